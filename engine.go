@@ -1,0 +1,512 @@
+package par
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/par-project/par/internal/wire"
+)
+
+// Inputs is what Map, ForEach and Stream take: a slice or an iter.Seq.
+// Slices are split in place; sequences are consumed lazily, a batch at a
+// time, with back-pressure.
+type Inputs[In any] interface {
+	~[]In | ~func(yield func(In) bool)
+}
+
+// A batch is a run of consecutive jobs taken by one worker slot.
+type batch[In, Out any] struct {
+	first int
+	in    []In
+	out   []Out
+	errs  []error // nil unless a job failed
+	nerr  int
+	ran   int // jobs that ran, from the start; less than len(in) if the run stopped
+	retry int // retries spent
+}
+
+func (b *batch[In, Out]) setErr(k int, err error) {
+	if b.errs == nil {
+		b.errs = make([]error, len(b.in))
+	}
+	if b.errs[k] == nil {
+		b.nerr++
+	}
+	b.errs[k] = err
+}
+
+// engine runs one call of Map, ForEach or Stream.
+type engine[In, Out any] struct {
+	o      *options
+	fn     func(context.Context, In) (Out, error)
+	sess   Session
+	local  bool
+	task   string
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	stop   atomic.Bool
+	slots  int
+
+	slice []In // inputs when they came as a slice
+	n     int  // len(slice), or -1 for a sequence
+	next  atomic.Int64
+	seq   iter.Seq[In]
+	feed  chan *batch[In, Out]
+	outs  []Out // Map over a slice writes results here in place
+
+	size   sizer
+	window *semaphore.Weighted
+	done   chan *batch[In, Out]
+	wg     sync.WaitGroup
+	track  *tracker
+}
+
+// errFinished is the cancel cause of a run that ended normally.
+var errFinished = errors.New("par: run finished")
+
+// newEngine prepares a run of fn over inputs. named is the func the user
+// passed, looked up by name when the backend runs jobs outside the process.
+func newEngine[S Inputs[In], In, Out any](ctx context.Context, inputs S, fn func(context.Context, In) (Out, error), named any, opts []Option) (*engine[In, Out], error) {
+	if fn == nil {
+		return nil, ErrNilFunc
+	}
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &engine[In, Out]{o: o, fn: fn, parent: ctx, n: -1}
+	if e.slice, e.seq, err = split[S, In](inputs); err != nil {
+		return nil, err
+	}
+	if e.seq == nil {
+		e.n = len(e.slice)
+	}
+	backend := o.backend
+	if backend == nil {
+		backend = goroutines{}
+	}
+	if _, ok := backend.(goroutines); !ok {
+		// Jobs that leave the process are found by name: fail at the call,
+		// not in a worker.
+		if e.task, err = taskName(named); err != nil {
+			return nil, err
+		}
+	}
+	if e.sess, err = backend.Start(ctx, Spec{Workers: o.workers(), Timeout: o.timeout}); err != nil {
+		return nil, fmt.Errorf("par: starting backend: %w", err)
+	}
+	e.local = isLocal(e.sess)
+	e.slots = max(1, e.sess.Slots())
+	target := 100 * time.Microsecond
+	if !e.local {
+		target = 10 * time.Millisecond
+		if t, ok := e.sess.(BatchTargeter); ok {
+			target = t.BatchTarget()
+		}
+	}
+	e.size = sizer{fixed: o.batch, target: target.Nanoseconds(), slots: e.slots, max: 1 << 20}
+	e.size.last.Store(1)
+	return e, nil
+}
+
+// split turns inputs into a slice or a sequence.
+func split[S Inputs[In], In any](inputs S) ([]In, iter.Seq[In], error) {
+	switch v := any(inputs).(type) {
+	case []In:
+		return v, nil, nil
+	case iter.Seq[In]:
+		if v == nil {
+			return nil, nil, ErrNilInputs
+		}
+		return nil, v, nil
+	case func(func(In) bool):
+		if v == nil {
+			return nil, nil, ErrNilInputs
+		}
+		return nil, v, nil
+	}
+	rv := reflect.ValueOf(inputs)
+	if rv.Kind() == reflect.Slice {
+		return rv.Convert(reflect.TypeFor[[]In]()).Interface().([]In), nil, nil
+	}
+	if rv.IsNil() {
+		return nil, nil, ErrNilInputs
+	}
+	return nil, rv.Convert(reflect.TypeFor[iter.Seq[In]]()).Interface().(iter.Seq[In]), nil
+}
+
+// start launches the feeder and the worker slots. ordered bounds how far
+// ahead of the oldest undelivered job the run may go.
+func (e *engine[In, Out]) start(ordered bool, total int) {
+	e.ctx, e.cancel = context.WithCancelCause(e.parent)
+	context.AfterFunc(e.ctx, func() { e.stop.Store(true) })
+	if ordered {
+		w := e.o.window
+		if w == 0 {
+			w = 4096 * e.slots
+		}
+		w = max(w, e.o.batch)
+		e.window = semaphore.NewWeighted(int64(w))
+		e.size.max = max(1, w/(2*e.slots))
+	}
+	e.track = newTracker(e.o, total)
+	e.done = make(chan *batch[In, Out], e.slots)
+	if e.seq != nil {
+		e.feed = make(chan *batch[In, Out], e.slots)
+		e.wg.Add(1)
+		go e.feedSeq()
+	}
+	e.wg.Add(e.slots)
+	for id := 1; id <= e.slots; id++ {
+		go e.runSlot(id)
+	}
+	go func() {
+		e.wg.Wait()
+		close(e.done)
+	}()
+}
+
+// finish stops the run, waits for every goroutine it started and closes the
+// session. It returns the error that ended the run early, if any.
+func (e *engine[In, Out]) finish() error {
+	e.cancel(errFinished)
+	for range e.done {
+	}
+	e.track.finish()
+	if err := e.sess.Close(); err != nil {
+		return fmt.Errorf("par: closing backend: %w", err)
+	}
+	return nil
+}
+
+// collect receives every finished batch, hands it to keep, and applies
+// the error policy. It returns the error the call should return and
+// whether the results are complete apart from the failed jobs.
+func (e *engine[In, Out]) collect(keep func(*batch[In, Out])) (err error, complete bool) {
+	var failures []*JobError
+	for b := range e.done {
+		e.track.add(b)
+		if keep != nil {
+			keep(b)
+		}
+		if e.o.collect && b.nerr > 0 && e.parent.Err() == nil {
+			for k, err := range b.errs {
+				if err != nil {
+					failures = append(failures, b.jobError(k))
+				}
+			}
+		}
+	}
+	runErr := e.err()
+	if err := e.finish(); err != nil && runErr == nil {
+		runErr = err
+	}
+	switch {
+	case runErr != nil:
+		return runErr, false
+	case len(failures) > 0:
+		return joinByIndex(failures), true
+	}
+	return nil, true
+}
+
+// err returns the error that ends the run early, if any: the caller's
+// context, the first failed job in fail-fast mode, or a failure outside any
+// job (a panicking input sequence).
+func (e *engine[In, Out]) err() error {
+	if err := e.parent.Err(); err != nil {
+		return err
+	}
+	if cause := context.Cause(e.ctx); cause != nil && cause != errFinished {
+		return cause
+	}
+	return nil
+}
+
+// fail records that job k of b failed with err. In fail-fast mode the
+// first failure stops the run at once, from the worker that saw it.
+func (e *engine[In, Out]) fail(b *batch[In, Out], k int, err error) {
+	b.setErr(k, err)
+	if !e.o.collect {
+		e.stop.Store(true)
+		e.cancel(b.jobError(k))
+	}
+}
+
+func (e *engine[In, Out]) feedSeq() {
+	defer e.wg.Done()
+	defer close(e.feed)
+	defer func() {
+		if v := recover(); v != nil {
+			e.cancel(fmt.Errorf("par: input sequence panicked: %w", newPanicError(v)))
+		}
+	}()
+	var b *batch[In, Out]
+	idx, size := 0, 0
+	for x := range e.seq {
+		if b == nil {
+			size = e.size.next(-1)
+			b = &batch[In, Out]{first: idx, in: make([]In, 0, size)}
+		}
+		b.in = append(b.in, x)
+		idx++
+		if len(b.in) >= size {
+			if !e.send(b) {
+				return
+			}
+			b = nil
+		}
+	}
+	if b != nil {
+		e.send(b)
+	}
+}
+
+func (e *engine[In, Out]) send(b *batch[In, Out]) bool {
+	if e.window != nil && e.window.Acquire(e.ctx, int64(len(b.in))) != nil {
+		return false
+	}
+	b.out = make([]Out, len(b.in))
+	select {
+	case e.feed <- b:
+		return true
+	case <-e.ctx.Done():
+		return false
+	}
+}
+
+// take returns the slot's next batch, or nil when there is none.
+func (e *engine[In, Out]) take(ctx context.Context) *batch[In, Out] {
+	if e.seq != nil {
+		select {
+		case b, ok := <-e.feed:
+			if !ok {
+				return nil
+			}
+			return b
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if e.stop.Load() {
+		return nil
+	}
+	size := e.size.next(e.n - int(e.next.Load()))
+	if e.window != nil && e.window.Acquire(ctx, int64(size)) != nil {
+		return nil
+	}
+	lo := int(e.next.Add(int64(size)) - int64(size))
+	if lo >= e.n {
+		if e.window != nil {
+			e.window.Release(int64(size))
+		}
+		return nil
+	}
+	hi := min(lo+size, e.n)
+	if e.window != nil && hi-lo < size {
+		e.window.Release(int64(size - (hi - lo)))
+	}
+	b := &batch[In, Out]{first: lo, in: e.slice[lo:hi:hi]}
+	if e.outs != nil {
+		b.out = e.outs[lo:hi:hi]
+	} else {
+		b.out = make([]Out, hi-lo)
+	}
+	return b
+}
+
+func (e *engine[In, Out]) runSlot(id int) {
+	defer e.wg.Done()
+	ctx := context.WithValue(e.ctx, slotKey{}, id)
+	for {
+		b := e.take(ctx)
+		if b == nil {
+			return
+		}
+		t0 := time.Now()
+		if e.local {
+			for k := 0; k < len(b.in); {
+				k = e.execLocal(ctx, b, k)
+			}
+		} else {
+			e.execRemote(ctx, b)
+		}
+		e.size.observe(time.Since(t0), b.ran)
+		select {
+		case e.done <- b:
+		case <-e.ctx.Done():
+			return
+		}
+	}
+}
+
+// execLocal runs b's jobs from k on and returns where it stopped: past the
+// end, or just past a job that panicked. One deferred recover covers the
+// whole batch, so a job costs a direct call.
+func (e *engine[In, Out]) execLocal(ctx context.Context, b *batch[In, Out], k int) (next int) {
+	defer func() {
+		if v := recover(); v != nil {
+			e.fail(b, k, newPanicError(v))
+			b.ran, next = k+1, k+1
+		}
+	}()
+	if e.o.timeout > 0 || e.o.retries > 0 {
+		for ; k < len(b.in); k++ {
+			if e.stop.Load() {
+				return len(b.in)
+			}
+			var err error
+			var retried int
+			b.out[k], err, retried = runJob(ctx, e.fn, b.in[k], e.o)
+			b.retry += retried
+			if err != nil {
+				e.fail(b, k, err)
+			}
+			b.ran = k + 1
+		}
+		return k
+	}
+	fn, in, out := e.fn, b.in, b.out
+	for ; k < len(in); k++ {
+		if e.stop.Load() {
+			return len(in)
+		}
+		v, err := fn(ctx, in[k])
+		out[k] = v
+		if err != nil {
+			e.fail(b, k, err)
+		}
+		b.ran = k + 1
+	}
+	return k
+}
+
+// runJob runs one job with the timeout, panic and retry policies.
+func runJob[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), a A, o *options) (r R, err error, retried int) {
+	for attempt := 1; ; attempt++ {
+		r, err = callJob(ctx, fn, a, o.timeout)
+		if err == nil || attempt > o.retries || !IsRetryable(err) || ctx.Err() != nil {
+			return r, err, attempt - 1
+		}
+		if !sleepCtx(ctx, backoffFor(o.backoff, attempt)) {
+			return r, err, attempt - 1
+		}
+	}
+}
+
+// execRemote encodes b's inputs, runs them on the session and decodes the
+// results, retrying the jobs whose errors are retryable.
+func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
+	b.ran = len(b.in)
+	pending := make([]int, 0, len(b.in))
+	inputs := make([][]byte, len(b.in))
+	for k, x := range b.in {
+		data, err := wire.Marshal(x)
+		if err != nil {
+			e.fail(b, k, fmt.Errorf("par: encoding input: %w", err))
+			continue
+		}
+		inputs[k] = data
+		pending = append(pending, k)
+	}
+	for attempt := 1; len(pending) > 0; attempt++ {
+		rb := &Batch{Task: e.task, Attempt: attempt, Indexes: make([]int, len(pending)), Inputs: make([][]byte, len(pending))}
+		for i, k := range pending {
+			rb.Indexes[i], rb.Inputs[i] = b.first+k, inputs[k]
+		}
+		err := e.sess.Exec(ctx, rb)
+		var retry []int
+		for i, k := range pending {
+			jerr := err
+			if jerr == nil && i < len(rb.Errs) {
+				jerr = rb.Errs[i]
+			}
+			if jerr == nil && i >= len(rb.Outputs) {
+				jerr = errors.New("par: backend returned no result")
+			}
+			if jerr == nil {
+				if derr := wire.Unmarshal(rb.Outputs[i], &b.out[k]); derr != nil {
+					e.fail(b, k, fmt.Errorf("par: decoding result: %w", derr))
+				}
+				continue
+			}
+			if attempt <= e.o.retries && IsRetryable(jerr) && ctx.Err() == nil {
+				retry = append(retry, k)
+				continue
+			}
+			e.fail(b, k, jerr)
+		}
+		if len(retry) > 0 {
+			b.retry += len(retry)
+			if !sleepCtx(ctx, backoffFor(e.o.backoff, attempt)) {
+				for _, k := range retry {
+					e.fail(b, k, ctx.Err())
+				}
+				return
+			}
+		}
+		pending = retry
+	}
+}
+
+// jobError wraps the error of job k of b.
+func (b *batch[In, Out]) jobError(k int) *JobError {
+	return &JobError{Index: b.first + k, Input: printable(b.in[k]), Err: b.errs[k]}
+}
+
+// sizer picks batch sizes so a batch runs for about target nanoseconds,
+// growing from one job as it measures them, and never so large that the
+// end of a known-length run is left to a few workers.
+type sizer struct {
+	fixed    int
+	target   int64
+	slots    int
+	max      int
+	nsPerJob atomic.Int64
+	last     atomic.Int64
+}
+
+func (s *sizer) next(remaining int) int {
+	if s.fixed > 0 {
+		return s.fixed
+	}
+	k := 1
+	if ns := s.nsPerJob.Load(); ns > 0 {
+		k = int(min(s.target/ns, 8*s.last.Load()))
+	}
+	if remaining >= 0 {
+		k = min(k, remaining/(2*s.slots))
+	}
+	k = min(max(k, 1), s.max)
+	s.last.Store(int64(k))
+	return k
+}
+
+func (s *sizer) observe(d time.Duration, n int) {
+	if n <= 0 || s.fixed > 0 {
+		return
+	}
+	per := max(d.Nanoseconds()/int64(n), 1)
+	if old := s.nsPerJob.Load(); old > 0 {
+		per = (3*old + per) / 4
+	}
+	s.nsPerJob.Store(per)
+}
+
+type slotKey struct{}
+
+// Slot returns the number, from 1, of the worker slot running the job whose
+// context is ctx, or 0 outside a job. GNU parallel calls it {%}.
+func Slot(ctx context.Context) int {
+	id, _ := ctx.Value(slotKey{}).(int)
+	return id
+}

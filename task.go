@@ -1,0 +1,181 @@
+package par
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/par-project/par/internal/wire"
+)
+
+// A Task is a job function registered under a name, so that a worker in
+// another process or on another machine, running the same binary, can find
+// it: Go funcs cannot travel, names can. Pass t.Func() (or the func itself)
+// to Map, ForEach, Stream or Submit; on goroutines it is called directly,
+// on other backends its input and result travel CBOR-encoded, so A and R
+// must be types CBOR can carry (numbers, strings, slices, maps, structs with
+// exported fields).
+type Task[A, R any] struct {
+	name string
+	fn   func(context.Context, A) (R, error)
+}
+
+// Name returns the name the task was registered under.
+func (t *Task[A, R]) Name() string { return t.name }
+
+// Func returns the registered func.
+func (t *Task[A, R]) Func() func(context.Context, A) (R, error) { return t.fn }
+
+// Register records fn under name for every backend and returns it as a
+// Task. Call it from a package-level var or init, before any worker starts,
+// as with database/sql.Register: registering an empty name, a nil fn, or a
+// name twice is a programming error and panics.
+func Register[A, R any](name string, fn func(context.Context, A) (R, error)) *Task[A, R] {
+	if name == "" {
+		panic("par: Register needs a task name")
+	}
+	if fn == nil {
+		panic("par: Register " + name + ": nil func")
+	}
+	t := &Task[A, R]{name: name, fn: fn}
+	e := &taskEntry{
+		name: name,
+		exec: func(ctx context.Context, in []byte, timeout time.Duration) ([]byte, error) {
+			var a A
+			if err := wire.Unmarshal(in, &a); err != nil {
+				return nil, fmt.Errorf("par: task %s: decoding input: %w", name, err)
+			}
+			r, err := callJob(ctx, fn, a, timeout)
+			if err != nil {
+				return nil, err
+			}
+			out, err := wire.Marshal(r)
+			if err != nil {
+				return nil, fmt.Errorf("par: task %s: encoding result: %w", name, err)
+			}
+			return out, nil
+		},
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.byName[name]; dup {
+		panic("par: Register called twice for task " + name)
+	}
+	registry.byName[name] = e
+	registry.byFunc[funcPC(fn)] = name
+	return t
+}
+
+// The registry is written by Register during program initialisation and
+// read by backends; like database/sql's driver list it is process-wide by
+// nature, since a worker finds tasks by name alone.
+var registry = struct {
+	sync.RWMutex
+	byName map[string]*taskEntry
+	byFunc map[uintptr]string
+}{byName: map[string]*taskEntry{}, byFunc: map[uintptr]string{}}
+
+type taskEntry struct {
+	name string
+	exec func(ctx context.Context, in []byte, timeout time.Duration) ([]byte, error)
+}
+
+func lookupTask(name string) (*taskEntry, error) {
+	registry.RLock()
+	e := registry.byName[name]
+	registry.RUnlock()
+	if e == nil {
+		return nil, fmt.Errorf("%w %q (is the worker running the same binary?)", ErrUnknownTask, name)
+	}
+	return e, nil
+}
+
+// taskName returns the name fn was registered under.
+func taskName(fn any) (string, error) {
+	pc := funcPC(fn)
+	registry.RLock()
+	name, ok := registry.byFunc[pc]
+	registry.RUnlock()
+	if !ok {
+		return "", fmt.Errorf("%w: %s (register it with par.Register to run it outside this process)", ErrNotRegistered, funcName(pc))
+	}
+	return name, nil
+}
+
+// ExecTask runs the task registered as name on one CBOR-encoded input and
+// returns its CBOR-encoded result. Backends' workers call it. A panic in the
+// task is returned as a *PanicError; timeout, when positive, bounds the
+// job's context.
+func ExecTask(ctx context.Context, name string, input []byte, timeout time.Duration) ([]byte, error) {
+	e, err := lookupTask(name)
+	if err != nil {
+		return nil, err
+	}
+	return e.exec(ctx, input, timeout)
+}
+
+// Tasks returns the names of every registered task.
+func Tasks() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	names := make([]string, 0, len(registry.byName))
+	for n := range registry.byName {
+		names = append(names, n)
+	}
+	return names
+}
+
+func funcPC(fn any) uintptr { return reflect.ValueOf(fn).Pointer() }
+
+func funcName(pc uintptr) string {
+	if f := runtime.FuncForPC(pc); f != nil {
+		return f.Name()
+	}
+	return "func"
+}
+
+// callJob runs one job with the panic policy and timeout applied.
+func callJob[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), a A, timeout time.Duration) (r R, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = newPanicError(v)
+		}
+	}()
+	if timeout <= 0 {
+		return fn(ctx, a)
+	}
+	jctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	r, err = fn(jctx, a)
+	if err != nil && jctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		err = fmt.Errorf("%w after %v: %w", ErrTimeout, timeout, err)
+	}
+	return r, err
+}
+
+// backoffFor returns the wait before retry number attempt (1-based).
+func backoffFor(base time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, time.Minute)
+}
+
+// sleepCtx waits d or until ctx is done, and reports whether it waited.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
