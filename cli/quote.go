@@ -3,7 +3,7 @@ package cli
 import "strings"
 
 // shellQuote quotes s for a Bourne shell exactly as GNU parallel does:
-// strings of only [-_.+a-zA-Z0-9/] stay bare, the empty string becomes '',
+// strings of only [-_.+a-zA-Z0-9/] stay bare, the empty string becomes ”,
 // everything else is wrapped in single quotes with each ' written as '"'"'.
 // Users compare par's --dry-run output with GNU parallel's, so the exact
 // spelling matters, not only the meaning.

@@ -51,9 +51,8 @@ func (s *spool) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteTo copies the spooled output to w and releases it.
+// WriteTo copies the spooled output to w; it may be called again.
 func (s *spool) WriteTo(w io.Writer) (int64, error) {
-	defer s.Close()
 	if s.err != nil {
 		return 0, s.err
 	}
@@ -73,6 +72,9 @@ func (s *spool) WriteTo(w io.Writer) (int64, error) {
 
 // Close frees the memory and the temporary file.
 func (s *spool) Close() {
+	if s == nil {
+		return
+	}
 	s.mem = bytes.Buffer{}
 	if s.f != nil {
 		s.f.Close()

@@ -12,14 +12,14 @@ import (
 type kind uint8
 
 const (
-	kLit      kind = iota // literal text
-	kArg                  // {}   the argument
-	kNoExt                // {.}  without extension
-	kBase                 // {/}  basename
-	kDir                  // {//} dirname
-	kBaseNoExt            // {/.} basename without extension
-	kSeq                  // {#}  job sequence number
-	kSlot                 // {%}  job slot number
+	kLit       kind = iota // literal text
+	kArg                   // {}   the argument
+	kNoExt                 // {.}  without extension
+	kBase                  // {/}  basename
+	kDir                   // {//} dirname
+	kBaseNoExt             // {/.} basename without extension
+	kSeq                   // {#}  job sequence number
+	kSlot                  // {%}  job slot number
 )
 
 // token is one piece of a command template: literal text or a
