@@ -286,6 +286,9 @@ func (e *engine[In, Out]) send(b *batch[In, Out]) bool {
 
 // take returns the slot's next batch, or nil when there is none.
 func (e *engine[In, Out]) take(ctx context.Context) *batch[In, Out] {
+	if done(ctx) {
+		return nil
+	}
 	if e.seq != nil {
 		select {
 		case b, ok := <-e.feed:
@@ -500,6 +503,16 @@ func (s *sizer) observe(d time.Duration, n int) {
 		per = (3*old + per) / 4
 	}
 	s.nsPerJob.Store(per)
+}
+
+// done reports whether ctx has ended, without blocking or locking.
+func done(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 type slotKey struct{}

@@ -70,12 +70,12 @@ func For(ctx context.Context, n int, body func(lo, hi int), opts ...Option) erro
 		defer wg.Done()
 		if o.static {
 			size := (n + workers - 1) / workers
-			if lo := w * size; lo < n && !stop.Load() {
+			if lo := w * size; lo < n && !done(ctx) {
 				run(lo, min(lo+size, n))
 			}
 			return
 		}
-		for !stop.Load() {
+		for !stop.Load() && !done(ctx) {
 			size := chunkFor(n - int(next.Load()))
 			lo := int(next.Add(int64(size)) - int64(size))
 			if lo >= n || !run(lo, min(lo+size, n)) {

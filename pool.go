@@ -41,7 +41,9 @@ type poolJob struct {
 	ctx   context.Context
 	task  string
 	start func() bool
-	run   func(ctx context.Context) (retried int, err error)
+	// run runs the job, reports it to record, then finishes its future,
+	// so that Stats counts a job before its Wait returns.
+	run func(ctx context.Context, record func(retried int, err error))
 }
 
 // NewPool starts a pool. It takes Jobs (the initial worker count), On
@@ -112,7 +114,7 @@ func Submit[A, R any](s Submitter, ctx context.Context, fn func(context.Context,
 	p.jobs++
 	p.mu.Unlock()
 	job := &poolJob{ctx: jctx, task: name, start: f.start}
-	job.run = func(ctx context.Context) (int, error) {
+	job.run = func(ctx context.Context, record func(int, error)) {
 		var r R
 		var err error
 		var retried int
@@ -124,8 +126,8 @@ func Submit[A, R any](s Submitter, ctx context.Context, fn func(context.Context,
 		if err != nil {
 			err = &JobError{Index: idx, Input: printable(arg), Err: err}
 		}
+		record(retried, err)
 		f.finish(r, err)
-		return retried, err
 	}
 	if err := p.enqueue(job); err != nil {
 		f.fail(err)
@@ -204,23 +206,27 @@ func (p *Pool) work(w *WorkerStats) {
 			continue
 		}
 		t0 := time.Now()
-		retried, err := job.run(context.WithValue(job.ctx, slotKey{}, w.ID))
-		busy := time.Since(t0)
-		p.mu.Lock()
-		t := p.tasks[job.task]
-		if t == nil {
-			t = &TaskStats{Name: job.task}
-			p.tasks[job.task] = t
+		job.run(context.WithValue(job.ctx, slotKey{}, w.ID), func(retried int, err error) {
+			p.record(w, job.task, time.Since(t0), retried, err)
+		})
+	}
+}
+
+func (p *Pool) record(w *WorkerStats, task string, busy time.Duration, retried int, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.tasks[task]
+	if t == nil {
+		t = &TaskStats{Name: task}
+		p.tasks[task] = t
+	}
+	for _, c := range []*counters{&w.counters, &t.counters} {
+		c.Done++
+		c.Retried += retried
+		c.Busy += busy
+		if err != nil {
+			c.Failed++
 		}
-		for _, c := range []*counters{&w.counters, &t.counters} {
-			c.Done++
-			c.Retried += retried
-			c.Busy += busy
-			if err != nil {
-				c.Failed++
-			}
-		}
-		p.mu.Unlock()
 	}
 }
 

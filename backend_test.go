@@ -1,0 +1,156 @@
+package par_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/par-project/par"
+	"github.com/par-project/par/internal/wire"
+)
+
+var (
+	sqrtTask = par.Register("par_test.sqrt", func(_ context.Context, x float64) (float64, error) {
+		return math.Sqrt(x), nil
+	})
+	panicTask = par.Register("par_test.panic", func(_ context.Context, s string) (string, error) {
+		panic(s)
+	})
+)
+
+// encodedBackend runs every batch through the encoded path a worker process
+// or cluster worker uses, and loses jobs the way a dying worker does.
+type encodedBackend struct {
+	mu    sync.Mutex
+	lost  map[int]int // job index → attempts to lose
+	execs int
+}
+
+func (b *encodedBackend) Start(ctx context.Context, spec par.Spec) (par.Session, error) {
+	s, err := par.Goroutines().Start(ctx, spec)
+	return &encodedSession{Session: s, b: b}, err
+}
+
+type encodedSession struct {
+	par.Session
+	b *encodedBackend
+}
+
+func (s *encodedSession) Exec(ctx context.Context, batch *par.Batch) error {
+	s.b.mu.Lock()
+	s.b.execs++
+	s.b.mu.Unlock()
+	if err := s.Session.Exec(ctx, batch); err != nil {
+		return err
+	}
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	for i, idx := range batch.Indexes {
+		if s.b.lost[idx] > 0 {
+			s.b.lost[idx]--
+			batch.Outputs[i] = nil
+			batch.Errs[i] = &par.WorkerLostError{Worker: "w1", ExitCode: -1, Signal: "killed"}
+		}
+	}
+	return nil
+}
+
+func TestMapOnAnotherBackend(t *testing.T) {
+	b := &encodedBackend{lost: map[int]int{3: 1, 700: 2}}
+	xs := make([]float64, 1000)
+	for i := range xs {
+		xs[i] = float64(i * i)
+	}
+	got, err := par.Map(context.Background(), xs, sqrtTask.Func(), par.On(b), par.Retries(2, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != float64(i) {
+			t.Fatalf("result %d = %v", i, v)
+		}
+	}
+	if b.lost[3] != 0 || b.lost[700] != 0 {
+		t.Fatalf("lost jobs not retried: %v", b.lost)
+	}
+
+	b.lost = map[int]int{5: 1}
+	_, err = par.Map(context.Background(), xs, sqrtTask.Func(), par.On(b))
+	var wl *par.WorkerLostError
+	var je *par.JobError
+	if !errors.As(err, &wl) || !errors.As(err, &je) || je.Index != 5 || !strings.Contains(err.Error(), "signal: killed") {
+		t.Fatalf("without retries: %v", err)
+	}
+}
+
+func TestUnregisteredFuncFailsAtTheCall(t *testing.T) {
+	b := &encodedBackend{}
+	_, err := par.Map(context.Background(), []int{1}, square, par.On(b))
+	if !errors.Is(err, par.ErrNotRegistered) || !strings.Contains(err.Error(), "square") {
+		t.Fatalf("err = %v", err)
+	}
+	if b.execs != 0 {
+		t.Fatal("an unregistered func reached the backend")
+	}
+	p := newPool(t, par.On(b))
+	if _, err := par.Submit(p, context.Background(), square, 2).Wait(context.Background()); !errors.Is(err, par.ErrNotRegistered) {
+		t.Fatalf("Submit: %v", err)
+	}
+}
+
+func TestPanicCrossesTheBoundary(t *testing.T) {
+	for _, err := range par.Stream(context.Background(), []string{"deep"}, panicTask.Func(), par.On(&encodedBackend{})) {
+		var pe *par.PanicError
+		if !errors.As(err, &pe) || pe.Value != "deep" {
+			t.Fatalf("err = %v", err)
+		}
+	}
+}
+
+func TestSubmitOnAnotherBackend(t *testing.T) {
+	b := &encodedBackend{lost: map[int]int{0: 1}}
+	p := newPool(t, par.On(b), par.Retries(1, 0))
+	v, err := par.Submit(p, context.Background(), sqrtTask.Func(), 81).Wait(context.Background())
+	if err != nil || v != 9 {
+		t.Fatalf("got %v, %v", v, err)
+	}
+	if st := p.Stats(); st.Retried != 1 || st.PerTask[0].Name != "par_test.sqrt" {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestExecTask(t *testing.T) {
+	in, _ := wire.Marshal(16.0)
+	out, err := par.ExecTask(context.Background(), sqrtTask.Name(), in, 0)
+	var v float64
+	if err != nil || wire.Unmarshal(out, &v) != nil || v != 4 {
+		t.Fatalf("got %v, %v", v, err)
+	}
+	if _, err := par.ExecTask(context.Background(), "nobody", in, 0); !errors.Is(err, par.ErrUnknownTask) {
+		t.Fatalf("unknown task: %v", err)
+	}
+	bad, _ := wire.Marshal("not a number")
+	if _, err := par.ExecTask(context.Background(), sqrtTask.Name(), bad, 0); err == nil || !strings.Contains(err.Error(), "decoding input") {
+		t.Fatalf("bad input: %v", err)
+	}
+}
+
+func TestRegisterPanicsOnProgrammerErrors(t *testing.T) {
+	for name, f := range map[string]func(){
+		"duplicate": func() { par.Register("par_test.sqrt", sqrtTask.Func()) },
+		"empty":     func() { par.Register("", sqrtTask.Func()) },
+		"nil":       func() { par.Register[int, int]("par_test.nil", nil) },
+	} {
+		func() {
+			defer func() {
+				if v := recover(); v == nil || !strings.HasPrefix(v.(string), "par: ") {
+					t.Errorf("%s: recovered %v", name, v)
+				}
+			}()
+			f()
+		}()
+	}
+}
