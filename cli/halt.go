@@ -57,6 +57,10 @@ func (r *runner) account(res *result) {
 		if res.exit <= 0 && res.signal != 0 {
 			r.haltRC = res.signal + 128
 		}
+	case r.failed == 0:
+		// GNU parallel's min() skips its never-set failure counter, so
+		// done=N with no failures exits 101; scripts see that, so par does too.
+		r.haltRC = 101
 	default:
 		r.haltRC = min(r.failed, 101)
 	}

@@ -44,6 +44,11 @@ func Parse(args []string) (*Options, error) {
 			switch {
 			case sp.arg == 0 && hasVal:
 				return nil, usagef("option --%s does not take an argument", name)
+			case sp.arg == 2 && !hasVal && i < len(args) && !strings.HasPrefix(args[i], "-"):
+				// Getopt::Long gives an optional value the next word
+				// unless that looks like an option.
+				val = args[i]
+				i++
 			case sp.arg == 1 && !hasVal:
 				if i >= len(args) {
 					return nil, usagef("option --%s requires an argument", name)
@@ -69,6 +74,10 @@ func Parse(args []string) (*Options, error) {
 				continue
 			}
 			val := a[j+1:]
+			if val == "" && sp.arg == 2 && i < len(args) && !strings.HasPrefix(args[i], "-") {
+				val = args[i]
+				i++
+			}
 			if val == "" && sp.arg == 1 {
 				if i >= len(args) {
 					return nil, usagef("option -%s requires an argument", c)
