@@ -1,0 +1,156 @@
+package proc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/par-project/par"
+	"github.com/par-project/par/internal/wire"
+)
+
+// Main makes this program usable as its own worker process. Call it first
+// thing in main (and in TestMain, for tests that use this backend):
+//
+//	func main() {
+//		proc.Main()
+//		// the program as usual
+//	}
+//
+// In the program the user started, Main returns at once. In a worker
+// process started by a Backend, it serves jobs and then exits the process
+// without returning: with status 0 when the parent closes it or goes away.
+// Tasks must be registered (par.Register, from package-level vars or init)
+// before Main is called, which is the case for registrations in package
+// variables.
+func Main() {
+	id := os.Getenv(envWorker)
+	if id == "" {
+		return
+	}
+	os.Exit(serve(id))
+}
+
+// serve runs the worker side of the protocol and returns the exit status.
+func serve(id string) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(os.Stderr, "par worker %s: "+format+"\n", append([]any{id}, args...)...)
+		return 2
+	}
+	if parent := os.Getenv(envParent); parent != strconv.Itoa(os.Getppid()) {
+		return 0 // the parent died before the kernel could be told to kill us with it
+	}
+	// The variables must not leak to programs the jobs start.
+	os.Unsetenv(envWorker)
+	os.Unsetenv(envParent)
+
+	in := os.NewFile(fdJobs, "par-jobs")
+	out := os.NewFile(fdResults, "par-results")
+	page, err := mapProgress(os.NewFile(fdProgress, "par-progress"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	r := wire.NewReader(in, 0)
+	w := wire.NewWriter(out)
+	if err := w.Encode(&status{PID: os.Getpid()}); err != nil {
+		return fail("%v", err)
+	}
+	if err := w.Flush(); err != nil {
+		return 0 // the parent is gone
+	}
+	var h hello
+	if err := r.Decode(&h); err != nil {
+		if err == io.EOF {
+			return 0
+		}
+		return fail("reading hello: %v", err)
+	}
+	if h.MemoryLimit > 0 {
+		debug.SetMemoryLimit(h.MemoryLimit / 10 * 9)
+	}
+
+	// Reading goes on beside the jobs, so that the end of input (the
+	// parent closing us, or dying) ends the process even in a job that
+	// never returns.
+	batches := make(chan *wire.Batch)
+	go func() {
+		for {
+			b := new(wire.Batch)
+			if err := r.Decode(b); err != nil {
+				if err != io.EOF {
+					fail("reading jobs: %v", err)
+					os.Exit(2)
+				}
+				os.Exit(0)
+			}
+			batches <- b
+		}
+	}()
+
+	ctx := context.Background()
+	st := status{PID: os.Getpid(), Ready: true}
+	if h.Init != "" {
+		if _, err := par.ExecTask(ctx, h.Init, h.InitArg, 0); err != nil {
+			st = status{PID: os.Getpid(), Err: fmt.Sprintf("initializer %s: %v", h.Init, err)}
+		}
+	}
+	if err := w.Encode(&st); err != nil {
+		return fail("%v", err)
+	}
+	if err := w.Flush(); err != nil || st.Err != "" {
+		return 1
+	}
+	for b := range batches {
+		if err := runBatch(ctx, b, id, page, w); err != nil {
+			return fail("batch %d: %v", b.ID, err)
+		}
+	}
+	return 0
+}
+
+// runBatch runs every job of b in order, storing its progress before each,
+// and writes the results, in several frames when they are large. An error
+// means the pipe is broken or out of step.
+func runBatch(ctx context.Context, b *wire.Batch, id string, page *progress, w *wire.Writer) error {
+	seq := b.ID << progressBits
+	page.store(seq)
+	rs := wire.Results{Batch: b.ID, Worker: id}
+	if err := b.Validate(); err != nil {
+		// The parent built it: the pipe is out of step.
+		return err
+	}
+	timeout := time.Duration(b.TimeoutNanos)
+	rs.Results = make([]wire.Result, 0, len(b.Inputs))
+	size := 0
+	for k, in := range b.Inputs {
+		page.store(seq | uint64(k+1))
+		res := wire.Result{Index: b.Index(k)}
+		out, err := par.ExecTask(ctx, b.Task, in, timeout)
+		if err != nil {
+			res.Err = toWire(err)
+			size += len(res.Err.Msg) + len(res.Err.Stack)
+		} else {
+			res.Output = out
+			size += len(out)
+		}
+		rs.Results = append(rs.Results, res)
+		if size > maxResultsFrame && k < len(b.Inputs)-1 {
+			if err := send(w, &rs); err != nil {
+				return err
+			}
+			rs.Results, size = rs.Results[:0], 0
+		}
+	}
+	return send(w, &rs)
+}
+
+func send(w *wire.Writer, rs *wire.Results) error {
+	if err := w.Encode(rs); err != nil {
+		return err
+	}
+	return w.Flush()
+}

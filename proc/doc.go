@@ -1,0 +1,75 @@
+// Package proc is par's process backend: jobs run in worker processes that
+// re-execute the program's own binary, so a job that crashes, calls
+// os.Exit, leaks memory or never returns takes down its worker, not the
+// program.
+//
+//	func main() {
+//		proc.Main() // first thing: in a worker process, serves jobs and exits
+//
+//		b, err := proc.New(proc.Workers(4))
+//		if err != nil { … }
+//		defer b.Close()
+//		squares, err := par.Map(ctx, inputs, square.Func(), par.On(b), par.Retries(2, 0))
+//	}
+//
+// Only tasks registered with par.Register can run in a worker, since a
+// worker finds them by name; par reports any other func as
+// par.ErrNotRegistered at the call. Inputs and results cross the pipes
+// CBOR-encoded, so they must be types CBOR can carry.
+//
+// # Workers
+//
+// A worker is this program started again with its environment plus Env's,
+// and with three extra pipes; Main notices and serves jobs instead of
+// running main. Workers start at the first call that needs them, in
+// parallel, and are kept across calls until Backend.Close: a call does not
+// pay for process start-up. Their count is Workers, or the call's par.Jobs
+// if Workers was not given; par.Pool.SetWorkers changes it while a pool
+// runs. A worker runs one job at a time, batches of them at once. Its
+// standard output is this program's; its standard error is copied, each
+// line prefixed with "[worker N] " (Stderr).
+//
+// Workers die with the program: the kernel kills them when it dies
+// (Linux's parent-death signal) and they exit when their input pipe
+// closes. They run in their own process group, so Ctrl-C in a terminal
+// reaches the program alone, and Close stops them all and waits for them.
+//
+// # Failures
+//
+// A worker that dies is seen at once (its pipe closes) and replaced when
+// next needed. The job it was running fails with a *par.WorkerLostError
+// that gives the worker, its exit code or signal, the reason and its last
+// lines of standard error; it is retryable, so with par.Retries it runs
+// again on another worker. The other jobs of its batch were not to blame:
+// those that had not started, or whose results died with the worker, run
+// again at once without counting as retries. The parent knows which job a
+// worker was running from a word of memory the two share, which the
+// worker updates before each job at the cost of an atomic store.
+//
+// What a job returns crosses back with the same meaning on every backend:
+// an error comes back with the same text (retryable if it was); a panic is
+// a *par.PanicError whose Value is the panic's text and whose Stack is the
+// worker's stack; a timeout wraps par.ErrTimeout.
+//
+// par.Timeout bounds each job. The job's context is cancelled at the
+// deadline, and if the job has not returned shortly after (a tenth of the
+// timeout, at most 10 ms), the worker is killed: the job fails with an
+// error wrapping par.ErrTimeout, not retried, and a new worker takes the
+// slot.
+//
+// MemoryLimit bounds each worker's resident memory: the parent checks it
+// every 10 ms while a batch runs and kills a worker above it; the job fails
+// with a *par.WorkerLostError saying "memory limit exceeded". Like any lost
+// worker it is retried under par.Retries, and fails again if the job
+// itself is the cause.
+//
+// MaxJobsPerWorker replaces a worker after it has run that many jobs.
+//
+// # Costs
+//
+// A job crosses two pipes and is encoded four times (input and result, on
+// each side); par batches tiny jobs so that the pipes are crossed once per
+// batch of about 2 ms of work. BenchmarkProcMap measures ~…
+//
+// The process backend runs on Linux.
+package proc

@@ -1,0 +1,104 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/par-project/par"
+	"github.com/par-project/par/internal/wire"
+)
+
+// The pipe protocol. A worker is started with three extra files: fd 3
+// carries frames from the parent (a hello, then wire.Batch frames), fd 4
+// frames to the parent (a status as soon as Main runs, a status when the
+// initializer is done, then wire.Results frames, in batch order), and
+// fd 5 is the progress page (see progress). The parent ends a worker by
+// closing fd 3; the worker exits at once when it reads end of file, even
+// in the middle of a job.
+const (
+	fdJobs     = 3
+	fdResults  = 4
+	fdProgress = 5
+
+	envWorker = "PAR_PROC_WORKER" // the worker's slot number
+	envParent = "PAR_PROC_PARENT" // the parent's pid, to catch a parent that died early
+)
+
+// hello is the parent's first frame: what the worker needs before it runs
+// jobs.
+type hello struct {
+	Worker      int    `cbor:"1,keyasint,omitempty"`
+	Init        string `cbor:"2,keyasint,omitempty"` // initializer task, "" for none
+	InitArg     []byte `cbor:"3,keyasint,omitempty"`
+	MemoryLimit int64  `cbor:"4,keyasint,omitempty"`
+}
+
+// status is what the worker says before it takes jobs: first that Main is
+// serving (Ready false), then that the initializer ran (Ready true) or
+// failed (Err).
+type status struct {
+	PID   int    `cbor:"1,keyasint,omitempty"`
+	Ready bool   `cbor:"2,keyasint,omitempty"`
+	Err   string `cbor:"3,keyasint,omitempty"`
+}
+
+// maxResultsFrame is the payload size at which a worker sends the results
+// it has so far of a batch, and maxBatchFrame the input bytes above which
+// the parent splits a batch: both well under wire.MaxFrame.
+const (
+	maxResultsFrame = 4 << 20
+	maxBatchFrame   = 16 << 20
+)
+
+// toWire describes a job's error so that it can travel.
+func toWire(err error) *wire.Error {
+	var pe *par.PanicError
+	switch {
+	case errors.As(err, &pe):
+		return &wire.Error{Kind: wire.KindPanic, Msg: fmt.Sprint(pe.Value), Stack: pe.Stack}
+	case errors.Is(err, par.ErrTimeout):
+		return &wire.Error{Kind: wire.KindTimeout, Msg: err.Error()}
+	case errors.Is(err, par.ErrUnknownTask):
+		return &wire.Error{Kind: wire.KindUnknownTask, Msg: err.Error()}
+	case errors.Is(err, wire.ErrDecode):
+		return &wire.Error{Kind: wire.KindDecode, Msg: err.Error()}
+	}
+	return &wire.Error{Kind: wire.KindJob, Msg: err.Error(), Retryable: par.IsRetryable(err)}
+}
+
+// fromWire turns an error that travelled back into one that behaves like
+// the original under errors.Is and errors.As as far as par's own errors
+// go: panics are *par.PanicError, timeouts wrap par.ErrTimeout, unknown
+// tasks par.ErrUnknownTask, and retryable errors stay retryable. The text
+// is the original's.
+func fromWire(e *wire.Error) error {
+	var err error
+	switch e.Kind {
+	case wire.KindPanic:
+		return &par.PanicError{Value: e.Msg, Stack: e.Stack}
+	case wire.KindTimeout:
+		err = &remoteError{msg: e.Msg, is: par.ErrTimeout}
+	case wire.KindUnknownTask:
+		err = &remoteError{msg: e.Msg, is: par.ErrUnknownTask}
+	case wire.KindDecode:
+		err = &remoteError{msg: e.Msg, is: wire.ErrDecode}
+	case wire.KindLost:
+		err = &par.WorkerLostError{ExitCode: -1, Reason: e.Msg}
+	default:
+		err = &remoteError{msg: e.Msg}
+	}
+	if e.Retryable {
+		err = par.Retryable(err)
+	}
+	return err
+}
+
+// remoteError is an error that happened in a worker process: its text, and
+// the par sentinel it wrapped there, if any.
+type remoteError struct {
+	msg string
+	is  error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.is }
