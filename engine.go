@@ -68,6 +68,12 @@ type engine[In, Out any] struct {
 	done   chan *batch[In, Out]
 	wg     sync.WaitGroup
 	track  *tracker
+
+	// direct runs keep nothing per batch: workers record failures here
+	// instead of waking the collecting goroutine for every batch.
+	direct   bool
+	mu       sync.Mutex
+	failures []*JobError
 }
 
 // errFinished is the cancel cause of a run that ended normally.
@@ -146,7 +152,7 @@ func split[S Inputs[In], In any](inputs S) ([]In, iter.Seq[In], error) {
 
 // start launches the feeder and the worker slots. ordered bounds how far
 // ahead of the oldest undelivered job the run may go.
-func (e *engine[In, Out]) start(ordered bool, total int) {
+func (e *engine[In, Out]) start(ordered bool, total int, direct bool) {
 	e.ctx, e.cancel = context.WithCancelCause(e.parent)
 	context.AfterFunc(e.ctx, func() { e.stop.Store(true) })
 	if ordered {
@@ -159,6 +165,7 @@ func (e *engine[In, Out]) start(ordered bool, total int) {
 		e.size.max = max(1, w/(2*e.slots))
 	}
 	e.track = newTracker(e.o, total)
+	e.direct = direct && !e.track.active()
 	e.done = make(chan *batch[In, Out], e.slots)
 	if e.seq != nil {
 		e.feed = make(chan *batch[In, Out], e.slots)
@@ -192,20 +199,14 @@ func (e *engine[In, Out]) finish() error {
 // the error policy. It returns the error the call should return and
 // whether the results are complete apart from the failed jobs.
 func (e *engine[In, Out]) collect(keep func(*batch[In, Out])) (err error, complete bool) {
-	var failures []*JobError
 	for b := range e.done {
 		e.track.add(b)
 		if keep != nil {
 			keep(b)
 		}
-		if e.o.collect && b.nerr > 0 && e.parent.Err() == nil {
-			for k, err := range b.errs {
-				if err != nil {
-					failures = append(failures, b.jobError(k))
-				}
-			}
-		}
+		e.absorb(b)
 	}
+	failures := e.failures
 	runErr := e.err()
 	if err := e.finish(); err != nil && runErr == nil {
 		runErr = err
@@ -217,6 +218,20 @@ func (e *engine[In, Out]) collect(keep func(*batch[In, Out])) (err error, comple
 		return joinByIndex(failures), true
 	}
 	return nil, true
+}
+
+// absorb records b's failures in collect mode.
+func (e *engine[In, Out]) absorb(b *batch[In, Out]) {
+	if !e.o.collect || b.nerr == 0 || e.parent.Err() != nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, err := range b.errs {
+		if err != nil {
+			e.failures = append(e.failures, b.jobError(k))
+		}
+	}
 }
 
 // err returns the error that ends the run early, if any: the caller's
@@ -344,6 +359,10 @@ func (e *engine[In, Out]) runSlot(id int) {
 			e.execRemote(ctx, b)
 		}
 		e.size.observe(time.Since(t0), b.ran)
+		if e.direct {
+			e.absorb(b)
+			continue
+		}
 		select {
 		case e.done <- b:
 		case <-e.ctx.Done():
@@ -354,7 +373,9 @@ func (e *engine[In, Out]) runSlot(id int) {
 
 // execLocal runs b's jobs from k on and returns where it stopped: past the
 // end, or just past a job that panicked. One deferred recover covers the
-// whole batch, so a job costs a direct call.
+// whole batch, so a job costs a direct call. The loop keeps its position in
+// a local and writes b only at the end: two workers writing their batches
+// per job would share cache lines.
 func (e *engine[In, Out]) execLocal(ctx context.Context, b *batch[In, Out], k int) (next int) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -362,35 +383,29 @@ func (e *engine[In, Out]) execLocal(ctx context.Context, b *batch[In, Out], k in
 			b.ran, next = k+1, k+1
 		}
 	}()
+	in, out := b.in, b.out
 	if e.o.timeout > 0 || e.o.retries > 0 {
-		for ; k < len(b.in); k++ {
-			if e.stop.Load() {
-				return len(b.in)
-			}
+		for ; k < len(in) && !e.stop.Load(); k++ {
 			var err error
 			var retried int
-			b.out[k], err, retried = runJob(ctx, e.fn, b.in[k], e.o)
+			out[k], err, retried = runJob(ctx, e.fn, in[k], e.o)
 			b.retry += retried
 			if err != nil {
 				e.fail(b, k, err)
 			}
-			b.ran = k + 1
 		}
-		return k
+	} else {
+		fn, stop := e.fn, &e.stop
+		for ; k < len(in) && !stop.Load(); k++ {
+			v, err := fn(ctx, in[k])
+			out[k] = v
+			if err != nil {
+				e.fail(b, k, err)
+			}
+		}
 	}
-	fn, in, out := e.fn, b.in, b.out
-	for ; k < len(in); k++ {
-		if e.stop.Load() {
-			return len(in)
-		}
-		v, err := fn(ctx, in[k])
-		out[k] = v
-		if err != nil {
-			e.fail(b, k, err)
-		}
-		b.ran = k + 1
-	}
-	return k
+	b.ran = k
+	return len(in)
 }
 
 // runJob runs one job with the timeout, panic and retry policies.
@@ -487,7 +502,10 @@ func (s *sizer) next(remaining int) int {
 		k = int(min(s.target/ns, 8*s.last.Load()))
 	}
 	if remaining >= 0 {
-		k = min(k, remaining/(2*s.slots))
+		// Split the tail among the workers, but not into batches so small
+		// (under an eighth of the target time) that handing them out costs
+		// more than it balances.
+		k = min(k, max(remaining/(2*s.slots), k/8))
 	}
 	k = min(max(k, 1), s.max)
 	s.last.Store(int64(k))

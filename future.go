@@ -14,10 +14,12 @@ type Future[R any] struct {
 	val   R
 	err   error
 
-	cancel context.CancelCauseFunc
-	mu     sync.Mutex
-	thens  []func(R, error)
-	group  *Group
+	mu        sync.Mutex
+	cancel    context.CancelCauseFunc // the running job's, set by start
+	cancelReq bool                    // Cancel was called
+	unwatch   func() bool             // stops watching the caller's context
+	thens     []func(R, error)
+	group     *Group
 }
 
 const (
@@ -59,8 +61,12 @@ func (f *Future[R]) Cancel() {
 		f.settle(zero, context.Canceled)
 		return
 	}
-	if f.cancel != nil {
-		f.cancel(context.Canceled)
+	f.mu.Lock()
+	f.cancelReq = true
+	cancel := f.cancel
+	f.mu.Unlock()
+	if cancel != nil {
+		cancel(context.Canceled)
 	}
 }
 
@@ -81,8 +87,22 @@ func (f *Future[R]) OnDone(fn func(R, error)) {
 	f.mu.Unlock()
 }
 
-// start moves a queued job to running; false means it was cancelled.
-func (f *Future[R]) start() bool { return f.state.CompareAndSwap(queued, running) }
+// start moves a queued job to running and returns the context it runs
+// with; false means it was cancelled while queued.
+func (f *Future[R]) start(ctx context.Context) (context.Context, bool) {
+	if !f.state.CompareAndSwap(queued, running) {
+		return nil, false
+	}
+	jctx, cancel := context.WithCancelCause(ctx)
+	f.mu.Lock()
+	f.cancel = cancel
+	req := f.cancelReq
+	f.mu.Unlock()
+	if req {
+		cancel(context.Canceled)
+	}
+	return jctx, true
+}
 
 // finish records the result of a job that ran.
 func (f *Future[R]) finish(v R, err error) {
@@ -109,9 +129,13 @@ func (f *Future[R]) settle(v R, err error) {
 	}
 	f.mu.Lock()
 	close(f.done)
+	cancel, unwatch := f.cancel, f.unwatch
 	f.mu.Unlock()
-	if f.cancel != nil {
-		f.cancel(nil)
+	if cancel != nil {
+		cancel(nil)
+	}
+	if unwatch != nil {
+		unwatch()
 	}
 	if f.group != nil {
 		f.group.finished(err)

@@ -31,7 +31,7 @@ func Map[S Inputs[In], In, Out any](ctx context.Context, inputs S, fn func(conte
 	} else {
 		keep = func(b *batch[In, Out]) { results = place(results, b) }
 	}
-	e.start(false, e.n)
+	e.start(false, e.n, keep == nil)
 	err, complete := e.collect(keep)
 	if !complete {
 		return nil, err
@@ -72,7 +72,7 @@ func ForEach[S Inputs[In], In any](ctx context.Context, inputs S, fn func(contex
 	if err != nil {
 		return err
 	}
-	e.start(false, e.n)
+	e.start(false, e.n, true)
 	err, _ = e.collect(nil)
 	return err
 }

@@ -40,7 +40,7 @@ type Pool struct {
 type poolJob struct {
 	ctx   context.Context
 	task  string
-	start func() bool
+	start func(context.Context) (context.Context, bool)
 	// run runs the job, reports it to record, then finishes its future,
 	// so that Stats counts a job before its Wait returns.
 	run func(ctx context.Context, record func(retried int, err error))
@@ -106,14 +106,18 @@ func Submit[A, R any](s Submitter, ctx context.Context, fn func(context.Context,
 			return f
 		}
 	}
-	jctx, cancel := context.WithCancelCause(ctx)
-	f.cancel = cancel
-	context.AfterFunc(jctx, func() { f.fail(ctx.Err()) })
+	if ctx.Done() != nil {
+		// Withdraw the job as soon as the caller gives up, even queued.
+		stop := context.AfterFunc(ctx, func() { f.fail(ctx.Err()) })
+		f.mu.Lock()
+		f.unwatch = stop
+		f.mu.Unlock()
+	}
 	p.mu.Lock()
 	idx := p.jobs
 	p.jobs++
 	p.mu.Unlock()
-	job := &poolJob{ctx: jctx, task: name, start: f.start}
+	job := &poolJob{ctx: ctx, task: name, start: f.start}
 	job.run = func(ctx context.Context, record func(int, error)) {
 		var r R
 		var err error
@@ -202,11 +206,12 @@ func (p *Pool) work(w *WorkerStats) {
 		p.queue[p.head] = nil
 		p.head++
 		p.mu.Unlock()
-		if !job.start() {
+		jctx, ok := job.start(job.ctx)
+		if !ok {
 			continue
 		}
 		t0 := time.Now()
-		job.run(context.WithValue(job.ctx, slotKey{}, w.ID), func(retried int, err error) {
+		job.run(context.WithValue(jctx, slotKey{}, w.ID), func(retried int, err error) {
 			p.record(w, job.task, time.Since(t0), retried, err)
 		})
 	}

@@ -60,6 +60,8 @@ func newTracker(o *options, total int) *tracker {
 	return t
 }
 
+func (t *tracker) active() bool { return t.fn != nil || t.bar != nil }
+
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 func (t *tracker) add(b interface{ counts() (int, int, int) }) {

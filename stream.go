@@ -30,7 +30,7 @@ func Stream[S Inputs[In], In, Out any](ctx context.Context, inputs S, fn func(co
 			yield(zero, err)
 			return
 		}
-		e.start(!e.o.unordered, e.n)
+		e.start(!e.o.unordered, e.n, false)
 		defer e.finish()
 		broke := false // the loop body asked to stop: yield no more
 		// yieldBatch hands b's results to the loop; false ends the stream.

@@ -130,11 +130,19 @@ func Tasks() []string {
 
 func funcPC(fn any) uintptr { return reflect.ValueOf(fn).Pointer() }
 
+// funcNames caches funcName: runtime.FuncForPC costs more than a tiny job.
+var funcNames sync.Map // uintptr → string
+
 func funcName(pc uintptr) string {
-	if f := runtime.FuncForPC(pc); f != nil {
-		return f.Name()
+	if name, ok := funcNames.Load(pc); ok {
+		return name.(string)
 	}
-	return "func"
+	name := "func"
+	if f := runtime.FuncForPC(pc); f != nil {
+		name = f.Name()
+	}
+	funcNames.Store(pc, name)
+	return name
 }
 
 // callJob runs one job with the panic policy and timeout applied.
