@@ -94,7 +94,7 @@ func Submit[A, R any](s Submitter, ctx context.Context, fn func(context.Context,
 	var name string
 	var input []byte
 	if p.local {
-		name = funcName(funcPC(fn))
+		name = jobName(fn)
 	} else {
 		var err error
 		if name, err = taskName(fn); err != nil {

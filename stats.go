@@ -77,9 +77,9 @@ func (p *Pool) Stats() Stats {
 // String formats s as a table: one row per worker, then one per task.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d jobs, %d failed, %d retried in %v (%.1f jobs/s), %d workers\n",
-		s.Done, s.Failed, s.Retried, s.Elapsed.Round(time.Millisecond), s.Throughput(), s.Workers)
-	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(&b, "%d jobs, %d failed, %d retried in %v (%.1f jobs/s) on %d workers\n",
+		s.Done, s.Failed, s.Retried, s.Elapsed.Round(time.Millisecond), s.Throughput(), len(s.PerWorker))
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "worker\tjobs\tshare\tfailed\tbusy\tper job\t")
 	for _, w := range s.PerWorker {
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%v\t%v\t\n", w.ID, w.Done, share(w.Done, s.Done), w.Failed,

@@ -96,9 +96,7 @@ func lookupTask(name string) (*taskEntry, error) {
 // taskName returns the name fn was registered under.
 func taskName(fn any) (string, error) {
 	pc := funcPC(fn)
-	registry.RLock()
-	name, ok := registry.byFunc[pc]
-	registry.RUnlock()
+	name, ok := registeredName(pc)
 	if !ok {
 		return "", fmt.Errorf("%w: %s (register it with par.Register to run it outside this process)", ErrNotRegistered, funcName(pc))
 	}
@@ -126,6 +124,22 @@ func Tasks() []string {
 		names = append(names, n)
 	}
 	return names
+}
+
+func registeredName(pc uintptr) (string, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	name, ok := registry.byFunc[pc]
+	return name, ok
+}
+
+// jobName names fn for statistics: its task name, else its Go name.
+func jobName(fn any) string {
+	pc := funcPC(fn)
+	if name, ok := registeredName(pc); ok {
+		return name
+	}
+	return funcName(pc)
 }
 
 func funcPC(fn any) uintptr { return reflect.ValueOf(fn).Pointer() }
