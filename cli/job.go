@@ -57,6 +57,7 @@ func (r *runner) execOnce(ctx context.Context, j *job, slot int, cmdline string,
 	} else {
 		c = &exec.Cmd{Path: r.shell, Args: []string{r.shell, "-c", cmdline}}
 	}
+	// r.env has no spare capacity (see newRunner), so each job gets its own copy.
 	c.Env = append(r.env, "PARALLEL_SEQ="+strconv.FormatInt(j.seq, 10), "PARALLEL_JOBSLOT="+strconv.Itoa(slot))
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.WaitDelay = 2 * time.Second // background children holding the pipes do not hang par

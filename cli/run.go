@@ -7,6 +7,7 @@ import (
 	"iter"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -100,7 +101,7 @@ func newRunner(o *Options, stdout, stderr io.Writer, getenv func(string) string)
 		}
 	}
 	r.shell = pickShell(getenv)
-	r.env = append(os.Environ(), "PARALLEL_PID="+strconv.Itoa(os.Getpid()), "PARALLEL_SHELL="+r.shell)
+	r.env = slices.Clip(append(os.Environ(), "PARALLEL_PID="+strconv.Itoa(os.Getpid())))
 	return r, nil
 }
 
