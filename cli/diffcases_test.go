@@ -150,6 +150,7 @@ func diffCases() []diffCase {
 		{name: "retries", args: a("-k", "--retries", "3", "echo {}; false", ":::", "a")},
 		{name: "retries succeed", args: a("-k", "--retries", "2", "echo {}", ":::", "a")},
 		{name: "timeout", args: a("-k", "--timeout", "1", "sleep {}; echo {}", ":::", "0", "5"), joblog: true},
+		{name: "timeout percent", args: a("-k", "-j1", "--timeout", "300%", "sleep {}; echo {}", ":::", "0.1", "0.1", "0.1", "4")},
 		{name: "delay", args: a("-k", "--delay", "0.05", "echo", ":::", "a", "b")},
 
 		// joblog, dry run, pipe

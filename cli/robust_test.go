@@ -322,3 +322,49 @@ func TestResumeFromGNUJobLog(t *testing.T) {
 		t.Errorf("joblog not appended to:\n%s", got)
 	}
 }
+
+// seqReader yields the lines 1..n without holding them.
+type seqReader struct {
+	i, n int
+	buf  []byte
+}
+
+func (s *seqReader) Read(p []byte) (int, error) {
+	for len(s.buf) < len(p) && s.i < s.n {
+		s.i++
+		s.buf = strconv.AppendInt(s.buf, int64(s.i), 10)
+		s.buf = append(s.buf, '\n')
+	}
+	if len(s.buf) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(p, s.buf)
+	s.buf = s.buf[k:]
+	return k, nil
+}
+
+func TestStreamedInputKeepsMemoryBounded(t *testing.T) {
+	const lines = 300000
+	c := parCmd(t, "-k", "--dry-run", "echo")
+	c.Stdin = &seqReader{n: lines}
+	var out countWriter
+	c.Stdout = &out
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if out.lines != lines {
+		t.Fatalf("%d jobs, want %d", out.lines, lines)
+	}
+	rssMB := c.ProcessState.SysUsage().(*syscall.Rusage).Maxrss / 1024
+	t.Logf("par peak RSS %d MB for %d input lines from stdin", rssMB, lines)
+	if rssMB > 48 {
+		t.Errorf("peak RSS %d MB: input is not streamed", rssMB)
+	}
+}
+
+type countWriter struct{ lines int }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.lines += bytes.Count(p, []byte("\n"))
+	return len(p), nil
+}

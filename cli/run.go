@@ -208,7 +208,7 @@ func (r *runner) runJob(ctx context.Context, j *job) (*result, error) {
 		oc.errOut.Close()
 	}
 	if oc.exit == -1 && oc.signal != 0 && r.jobCtx.Err() == nil && r.timeout != (TimeoutSpec{}) {
-		r.errorf("Warning: This job was killed because it timed out:\n%s", cmd)
+		r.errorf("Warning: This job was killed because it timed out:\nWarning: %s", cmd)
 	}
 	res := &result{job: j, outcome: oc}
 	r.account(res)
