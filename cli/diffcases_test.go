@@ -157,7 +157,7 @@ func diffCases() []diffCase {
 		{name: "joblog", args: a("-k", "echo {}; exit {}", ":::", "0", "1", "2"), joblog: true},
 		{name: "joblog newline", args: a("-k", "-0", "echo"), stdin: "a\nb\x00", joblog: true},
 		{name: "dry run", args: a("-k", "--dry-run", "echo {}; exit 1", ":::", "a b", "c")},
-		{name: "pipe block", args: a("-k", "--pipe", "--block", "50", "wc", "-c"), stdin: seqLines(1, 100)},
+		{name: "pipe block", args: a("-k", "--pipe", "--block", "50", "wc", "-c"), stdin: seqLines(1, 100), joblog: true},
 		{name: "pipe N", args: a("-k", "--pipe", "-N3", "tr '\\n' ' '; echo"), stdin: seqLines(1, 10)},
 		{name: "pipe no newline", args: a("-k", "--pipe", "cat"), stdin: "a\nb"},
 		{name: "pipe seq", args: a("-k", "--pipe", "--block", "20", "echo {#}; cat"), stdin: seqLines(1, 20)},
