@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/par-project/par"
@@ -48,6 +49,11 @@ func serve(id string) int {
 	os.Unsetenv(envWorker)
 	os.Unsetenv(envParent)
 
+	// Non-blocking, the pipes use the runtime's poller: a goroutine waiting
+	// on them parks instead of holding a thread in a system call, which
+	// would delay the goroutine it hands a batch to.
+	syscall.SetNonblock(fdJobs, true)
+	syscall.SetNonblock(fdResults, true)
 	in := os.NewFile(fdJobs, "par-jobs")
 	out := os.NewFile(fdResults, "par-results")
 	page, err := mapProgress(os.NewFile(fdProgress, "par-progress"))
@@ -76,10 +82,10 @@ func serve(id string) int {
 	// Reading goes on beside the jobs, so that the end of input (the
 	// parent closing us, or dying) ends the process even in a job that
 	// never returns.
-	batches := make(chan *wire.Batch)
+	batches := make(chan *jobs)
 	go func() {
 		for {
-			b := new(wire.Batch)
+			b := new(jobs)
 			if err := r.Decode(b); err != nil {
 				if err != io.EOF {
 					fail("reading jobs: %v", err)
@@ -105,7 +111,7 @@ func serve(id string) int {
 		return 1
 	}
 	for b := range batches {
-		if err := runBatch(ctx, b, id, page, w); err != nil {
+		if err := runBatch(ctx, b, page, w); err != nil {
 			return fail("batch %d: %v", b.ID, err)
 		}
 	}
@@ -115,40 +121,39 @@ func serve(id string) int {
 // runBatch runs every job of b in order, storing its progress before each,
 // and writes the results, in several frames when they are large. An error
 // means the pipe is broken or out of step.
-func runBatch(ctx context.Context, b *wire.Batch, id string, page *progress, w *wire.Writer) error {
+func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) error {
 	seq := b.ID << progressBits
 	page.store(seq)
-	rs := wire.Results{Batch: b.ID, Worker: id}
-	if err := b.Validate(); err != nil {
+	if err := b.validate(); err != nil {
 		// The parent built it: the pipe is out of step.
 		return err
 	}
 	timeout := time.Duration(b.TimeoutNanos)
-	rs.Results = make([]wire.Result, 0, len(b.Inputs))
-	size := 0
-	for k, in := range b.Inputs {
+	rs := results{Batch: b.ID, Sizes: make([]uint32, 0, len(b.Sizes))}
+	off := 0
+	for k, n := range b.Sizes {
 		page.store(seq | uint64(k+1))
-		res := wire.Result{Index: b.Index(k)}
+		in := b.Data[off : off+int(n) : off+int(n)]
+		off += int(n)
 		out, err := par.ExecTask(ctx, b.Task, in, timeout)
 		if err != nil {
-			res.Err = toWire(err)
-			size += len(res.Err.Msg) + len(res.Err.Stack)
-		} else {
-			res.Output = out
-			size += len(out)
+			rs.Errs = append(rs.Errs, jobError{At: len(rs.Sizes), Err: *toWire(err)})
+			rs.Sizes = append(rs.Sizes, 0)
+			continue
 		}
-		rs.Results = append(rs.Results, res)
-		if size > maxResultsFrame && k < len(b.Inputs)-1 {
+		rs.Sizes = append(rs.Sizes, uint32(len(out)))
+		rs.Data = append(rs.Data, out...)
+		if len(rs.Data) > maxResultsFrame && k < len(b.Sizes)-1 {
 			if err := send(w, &rs); err != nil {
 				return err
 			}
-			rs.Results, size = rs.Results[:0], 0
+			rs.Sizes, rs.Data, rs.Errs = rs.Sizes[:0], rs.Data[:0], nil
 		}
 	}
 	return send(w, &rs)
 }
 
-func send(w *wire.Writer, rs *wire.Results) error {
+func send(w *wire.Writer, rs *results) error {
 	if err := w.Encode(rs); err != nil {
 		return err
 	}

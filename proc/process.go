@@ -42,7 +42,7 @@ type process struct {
 	tail tail
 
 	status  chan status        // the worker's status frames
-	results chan *wire.Results // its results; closed when its output ends
+	results chan *results      // its results; closed when its output ends
 	dead    chan struct{}      // closed once it has been reaped
 	reason  atomic.Pointer[string]
 
@@ -108,7 +108,7 @@ func (b *Backend) spawn(ctx context.Context, id int) (*process, error) {
 	}
 	p := &process{
 		slot: id, pid: cmd.Process.Pid, cmd: cmd, jobs: jobsW, w: wire.NewWriter(jobsW), page: page,
-		status: make(chan status, 2), results: make(chan *wire.Results), dead: make(chan struct{}),
+		status: make(chan status, 2), results: make(chan *results), dead: make(chan struct{}),
 	}
 	b.track(p, +1)
 	stderrDone := make(chan struct{})
@@ -191,10 +191,10 @@ func (p *process) read(f *os.File) {
 		}
 	}
 	for {
-		rs := new(wire.Results)
+		rs := new(results)
 		err := r.Decode(rs)
 		if err == nil {
-			err = rs.Validate()
+			err = rs.validate()
 		}
 		if err != nil {
 			p.protocolError(err)

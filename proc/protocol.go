@@ -9,9 +9,9 @@ import (
 )
 
 // The pipe protocol. A worker is started with three extra files: fd 3
-// carries frames from the parent (a hello, then wire.Batch frames), fd 4
-// frames to the parent (a status as soon as Main runs, a status when the
-// initializer is done, then wire.Results frames, in batch order), and
+// carries frames from the parent (a hello, then jobs frames), fd 4 frames
+// to the parent (a status as soon as Main runs, a status when the
+// initializer is done, then results frames, in batch order), and
 // fd 5 is the progress page (see progress). The parent ends a worker by
 // closing fd 3; the worker exits at once when it reads end of file, even
 // in the middle of a job.
@@ -40,6 +40,81 @@ type status struct {
 	PID   int    `cbor:"1,keyasint,omitempty"`
 	Ready bool   `cbor:"2,keyasint,omitempty"`
 	Err   string `cbor:"3,keyasint,omitempty"`
+}
+
+// jobs is a batch on its way to a worker: wire.Batch's fields that a
+// worker needs, with the inputs packed into one byte string. Packed, a
+// batch of tiny jobs decodes with one allocation instead of one per job,
+// which is most of the cost of a job as small as a square root. The
+// parent knows each job's index, so the worker is not told.
+type jobs struct {
+	ID           uint64   `cbor:"1,keyasint,omitempty"`
+	Task         string   `cbor:"2,keyasint,omitempty"`
+	Attempt      int      `cbor:"3,keyasint,omitempty"`
+	TimeoutNanos int64    `cbor:"4,keyasint,omitempty"`
+	Sizes        []uint32 `cbor:"5,keyasint,omitempty"` // each input's length
+	Data         []byte   `cbor:"6,keyasint,omitempty"` // the inputs, one after another
+}
+
+// validate checks what decoding cannot.
+func (j *jobs) validate() error {
+	sum := 0
+	for _, n := range j.Sizes {
+		if n == 0 {
+			return fmt.Errorf("%w: batch %d: empty input", wire.ErrInvalid, j.ID)
+		}
+		sum += int(n)
+	}
+	switch {
+	case j.Task == "" || len(j.Sizes) == 0 || j.TimeoutNanos < 0:
+		return fmt.Errorf("%w: batch %d: no task, no jobs or a negative timeout", wire.ErrInvalid, j.ID)
+	case sum != len(j.Data):
+		return fmt.Errorf("%w: batch %d: inputs of %d bytes in %d", wire.ErrInvalid, j.ID, sum, len(j.Data))
+	}
+	return nil
+}
+
+// results carries the results of a batch, or of its next part, back: like
+// wire.Results, packed like jobs. Results come in the order of the jobs.
+type results struct {
+	Batch uint64     `cbor:"1,keyasint,omitempty"`
+	Sizes []uint32   `cbor:"2,keyasint,omitempty"` // each output's length; 0 where the job failed
+	Data  []byte     `cbor:"3,keyasint,omitempty"` // the outputs, one after another
+	Errs  []jobError `cbor:"4,keyasint,omitempty"` // the failed jobs, in order
+}
+
+// jobError is the error of job At of a results message.
+type jobError struct {
+	At  int        `cbor:"1,keyasint,omitempty"`
+	Err wire.Error `cbor:"2,keyasint,omitempty"`
+}
+
+// validate checks what decoding cannot.
+func (r *results) validate() error {
+	sum, failed := 0, 0
+	for _, n := range r.Sizes {
+		sum += int(n)
+		if n == 0 {
+			failed++
+		}
+	}
+	bad := func(what string) error {
+		return fmt.Errorf("%w: results of batch %d: %s", wire.ErrInvalid, r.Batch, what)
+	}
+	switch {
+	case len(r.Sizes) == 0:
+		return bad("none")
+	case sum != len(r.Data):
+		return bad("sizes do not add up")
+	case failed != len(r.Errs):
+		return bad("errors do not match")
+	}
+	for i, e := range r.Errs {
+		if e.At < 0 || e.At >= len(r.Sizes) || r.Sizes[e.At] != 0 || i > 0 && e.At <= r.Errs[i-1].At || e.Err.Kind == "" {
+			return bad("misplaced error")
+		}
+	}
+	return nil
 }
 
 // maxResultsFrame is the payload size at which a worker sends the results

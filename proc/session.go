@@ -30,10 +30,6 @@ func (s *session) Resize(n int) error {
 	return nil
 }
 
-// BatchTarget asks for batches of about 2 ms: a batch costs the pipe a few
-// tens of microseconds.
-func (s *session) BatchTarget() time.Duration { return 2 * time.Millisecond }
-
 // Exec runs b on the worker processes. Jobs whose worker died under them
 // fail with a *par.WorkerLostError; the jobs of the batch that had not
 // started, or whose results were lost with the worker, run again on
@@ -81,23 +77,26 @@ func (s *session) chunk(pending []int, p *process) []int {
 func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int) (again []int) {
 	p.seq++
 	id := p.seq
-	wb := &wire.Batch{
-		ID: id, Task: b.Task, Attempt: max(1, b.Attempt), TimeoutNanos: int64(s.timeout),
-		Indexes: make([]int64, len(chunk)), Inputs: make([][]byte, len(chunk)),
-	}
 	size := 0
 	for i, k := range chunk {
 		size += len(b.Inputs[k])
 		if i > 0 && size > maxBatchFrame {
 			again = append([]int(nil), chunk[i:]...)
 			chunk = chunk[:i]
-			wb.Indexes, wb.Inputs = wb.Indexes[:i], wb.Inputs[:i]
+			size -= len(b.Inputs[k])
 			break
 		}
-		wb.Indexes[i], wb.Inputs[i] = int64(b.Indexes[k]), b.Inputs[k]
+	}
+	msg := &jobs{
+		ID: id, Task: b.Task, Attempt: max(1, b.Attempt), TimeoutNanos: int64(s.timeout),
+		Sizes: make([]uint32, len(chunk)), Data: make([]byte, 0, size),
+	}
+	for i, k := range chunk {
+		msg.Sizes[i] = uint32(len(b.Inputs[k]))
+		msg.Data = append(msg.Data, b.Inputs[k]...)
 	}
 	p.ran += len(chunk)
-	if err := p.send(wb); err != nil && (errors.Is(err, wire.ErrEncode) || errors.Is(err, wire.ErrFrameTooLarge)) {
+	if err := p.send(msg); err != nil && (errors.Is(err, wire.ErrEncode) || errors.Is(err, wire.ErrFrameTooLarge)) {
 		for _, k := range chunk {
 			b.Errs[k] = fmt.Errorf("proc: sending job: %w", err)
 		}
@@ -134,19 +133,22 @@ func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int
 				p.kill(fmt.Sprintf("protocol error: results of batch %d, want %d", rs.Batch, id))
 				continue
 			}
-			for _, r := range rs.Results {
-				if got == len(chunk) || r.Index != wb.Indexes[got] {
-					p.kill(fmt.Sprintf("protocol error: result for job %d out of order", r.Index))
-					break
-				}
-				k := chunk[got]
-				if r.Err != nil {
-					b.Errs[k] = fromWire(r.Err)
-				} else {
-					b.Outputs[k] = r.Output
-				}
-				got++
+			if got+len(rs.Sizes) > len(chunk) {
+				p.kill("protocol error: too many results")
+				continue
 			}
+			off, e := 0, 0
+			for i, n := range rs.Sizes {
+				k := chunk[got+i]
+				if n == 0 {
+					b.Errs[k] = fromWire(&rs.Errs[e].Err)
+					e++
+					continue
+				}
+				b.Outputs[k] = rs.Data[off : off+int(n) : off+int(n)]
+				off += int(n)
+			}
+			got += len(rs.Sizes)
 		case <-ctx.Done():
 			p.kill(reasonCancelled)
 			p.wait()

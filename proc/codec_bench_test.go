@@ -1,0 +1,45 @@
+package proc
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/par-project/par"
+	"github.com/par-project/par/internal/wire"
+)
+
+// BenchmarkWorkerSide measures a worker's share of a tiny job: decoding
+// the batch, running the task, encoding the results.
+func BenchmarkWorkerSide(b *testing.B) {
+	msg := jobs{ID: 1, Task: sqrtTask.Name(), Attempt: 1}
+	for i := range 1000 {
+		in, _ := wire.Marshal(float64(i))
+		msg.Sizes = append(msg.Sizes, uint32(len(in)))
+		msg.Data = append(msg.Data, in...)
+	}
+	data, _ := wire.Marshal(&msg)
+	page := &progress{mem: make([]byte, 8)}
+	w := wire.NewWriter(io.Discard)
+	for b.Loop() {
+		var j jobs
+		if err := wire.Unmarshal(data, &j); err != nil {
+			b.Fatal(err)
+		}
+		if err := runBatch(context.Background(), &j, page, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/job")
+}
+
+func BenchmarkExecTask(b *testing.B) {
+	in, _ := wire.Marshal(2.0)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := par.ExecTask(ctx, sqrtTask.Name(), in, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
