@@ -1,0 +1,77 @@
+// Package cluster runs par's jobs on a cluster of machines, with NATS
+// JetStream as the engine: drivers publish batches of jobs, workers on any
+// host pull them, and results flow back to the driver.
+//
+//	srv, _ := cluster.NewServer(cluster.ServerConfig{DataDir: dir}) // or: par server
+//	go cluster.Serve(ctx, srv.URL())                                 // on each worker: par worker, or the user's binary
+//	c, _ := cluster.Connect(srv.URL())                               // on the driver
+//	out, err := par.Map(ctx, inputs, task.Func(), par.On(c))
+//
+// # Server
+//
+// NewServer (the par server command) embeds a real nats-server with
+// JetStream file storage, so one machine needs nothing installed. Users
+// with their own NATS deployment skip it: Connect and Serve take any NATS
+// URL and create what par needs there (see Setup).
+//
+// # Jobs and workers
+//
+// Jobs travel as the registered task's name and the job's CBOR-encoded
+// input (see par.Register), in batches sized to run about 25 ms, so many
+// tiny jobs share one message. Batches wait in the work-queue stream
+// PAR_JOBS, on subject par.jobs.<queue>.<run>; every worker of a queue
+// pulls from one durable consumer, and only as many batches as it has
+// free slots: a free worker takes the next batch, which is the load
+// balancing. Go funcs cannot travel, so every worker must run the same
+// binary as the driver (Serve), or be par worker for shell commands.
+//
+// # What par promises
+//
+// At-least-once execution, exactly-once delivery of results to the driver,
+// bounded retries with failures reported, and no ordering beyond what the
+// driver restores (par.Map's ordered mode). Not exactly-once side effects:
+// a job runs again when its worker is lost before its results are stored,
+// so jobs with side effects must be idempotent.
+//
+//   - A worker acknowledges a batch only after its results are stored on
+//     the server. A lost worker (killed, partitioned) is noticed after
+//     Settings.AckWait (30s by default): disconnects alone do not trigger
+//     redelivery. Its batch then goes to another worker.
+//   - A batch handed out Settings.MaxDeliver times (5) is not run again:
+//     its jobs fail with a *par.WorkerLostError saying why, which
+//     par.Retries may retry as a new batch. Nothing is dropped silently.
+//   - Results carry job indexes; the first result of each job wins, so a
+//     job that ran twice is delivered once.
+//   - Batches are published with a message id, so a driver retrying a
+//     publish cannot enqueue twice. A full queue (Settings.MaxQueueBytes)
+//     is an error to the driver, ErrQueueFull.
+//   - Durability: par server writes every message to disk before
+//     acknowledging it (ServerConfig.NoSync relaxes this), so acknowledged
+//     jobs and results survive a crash of the server and of the machine.
+//     Restarted on the same data directory, the server lets drivers and
+//     workers go on where they were.
+//
+// # Cancellation
+//
+// When a driver's context ends, or a fail-fast run stops at its first
+// error, the session withdraws the run's batches still queued (deleting
+// their messages from PAR_JOBS) and publishes the run id on
+// par.cancel.<run>: workers cancel the context of that run's running
+// batches and skip any they pull later.
+//
+// # Errors
+//
+// Job errors come back so that errors.Is and errors.As work as they do
+// locally: a panic is a *par.PanicError (its Value is the panic's text),
+// a timeout wraps par.ErrTimeout, an unknown task par.ErrUnknownTask, a
+// retryable error stays retryable, and other errors keep their text.
+// Inputs or results larger than the server's max payload (1 MiB by
+// default) fail with ErrTooLarge; batches are split to fit.
+//
+// # Security
+//
+// NewServer listens on 127.0.0.1 unless told otherwise and refuses another
+// address without a secret (ErrInsecure). The secret is NATS token
+// authentication; a wrong one fails with ErrAuth and nothing runs. A
+// worker runs shell-command jobs (task ExecTask) only with AllowExec.
+package cluster

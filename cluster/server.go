@@ -1,0 +1,163 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ServerConfig describes an embedded par server. The zero value, given a
+// DataDir, listens on 127.0.0.1:4222 without HTTP monitoring, with no
+// secret, and fsyncs every write.
+type ServerConfig struct {
+	// DataDir holds JetStream's files. A server started again on the same
+	// directory finds its queued jobs and results. Required.
+	DataDir string
+	// Listen is the client address, "127.0.0.1:4222" by default. Port 0
+	// or -1 picks a free port (see Server.URL). A host other than
+	// loopback needs Secret.
+	Listen string
+	// HTTP is the address of NATS's monitoring endpoints ("" for none),
+	// under the same loopback rule as Listen.
+	HTTP string
+	// Secret is the shared secret clients must present (NATS token
+	// authentication); "" for none.
+	Secret string
+	// NoSync relaxes durability: JetStream then flushes to disk every
+	// two minutes instead of on every write, so an operating-system crash
+	// or power loss can lose acknowledged jobs and results (a crash of the
+	// server process alone cannot). Off by default.
+	NoSync bool
+	// Settings are the JetStream parameters of the streams and consumers
+	// the server creates.
+	Settings Settings
+	// MaxPayload bounds one message, 1 MiB when 0. A batch larger than
+	// this is split; a single job larger fails with ErrTooLarge.
+	MaxPayload int32
+}
+
+// A Server is a nats-server with JetStream running in this process, set up
+// for par (see Setup). Drivers and workers connect to URL.
+type Server struct {
+	ns     *server.Server
+	secret string
+}
+
+// NewServer starts an embedded server and creates the streams, the default
+// queue's consumer and the bucket par needs. It refuses, with ErrInsecure,
+// to listen on an address other than loopback without a secret.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, invalid("ServerConfig.DataDir is required")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:4222"
+	}
+	host, port, err := splitAddr(cfg.Listen, cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	opts := &server.Options{
+		ServerName:    "par",
+		Host:          host,
+		Port:          port,
+		JetStream:     true,
+		StoreDir:      cfg.DataDir,
+		Authorization: cfg.Secret,
+		NoSigs:        true,
+		NoLog:         true,
+		SyncAlways:    !cfg.NoSync,
+		MaxPayload:    cfg.MaxPayload,
+	}
+	if cfg.HTTP != "" {
+		if opts.HTTPHost, opts.HTTPPort, err = splitAddr(cfg.HTTP, cfg.Secret); err != nil {
+			return nil, err
+		}
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: server: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("cluster: server on %s did not become ready", cfg.Listen)
+	}
+	s := &Server{ns: ns, secret: cfg.Secret}
+	if err := s.setup(cfg.Settings); err != nil {
+		s.Shutdown()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) setup(settings Settings) error {
+	opts := []nats.Option{nats.InProcessServer(s.ns), nats.Name("par server")}
+	if s.secret != "" {
+		opts = append(opts, nats.Token(s.secret))
+	}
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return fmt.Errorf("cluster: server: connecting in process: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("cluster: server: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return Setup(ctx, js, DefaultQueue, settings)
+}
+
+// URL returns the address clients connect to, e.g. "nats://127.0.0.1:4222".
+func (s *Server) URL() string { return s.ns.ClientURL() }
+
+// Shutdown stops the server and waits until it has. Clients connected to
+// it try to reconnect; a server started again on the same DataDir and
+// address lets them go on.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+// splitAddr parses host:port, maps port 0 to a free port, and applies the
+// loopback rule.
+func splitAddr(addr, secret string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, invalid("address %q: %v", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < -1 || port > 65535 {
+		return "", 0, invalid("address %q: bad port", addr)
+	}
+	if port == 0 {
+		port = -1 // nats-server's "pick a free port"
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	if !isLoopback(host) && secret == "" {
+		return "", 0, fmt.Errorf("%w: %s (give --secret or PAR_SECRET, or listen on 127.0.0.1)", ErrInsecure, addr)
+	}
+	return host, port, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var errServerGone = errors.New("cluster: server stopped")
