@@ -24,7 +24,7 @@ func (r *runner) account(res *result) {
 	} else if r.timeout.Pct > 0 {
 		r.med.add(res.dur)
 	}
-	if r.halted || r.halt.When == haltNever {
+	if r.halt.When == haltNever {
 		return
 	}
 	var limit int
@@ -36,6 +36,12 @@ func (r *runner) account(res *result) {
 	case r.halt.On == haltSuccess && !failed:
 		limit = r.done - r.failed
 	default:
+		return
+	}
+	// Like GNU parallel, name every job that counts towards the halt.
+	what := map[haltOn]string{haltFail: "failed", haltSuccess: "succeeded", haltDone: "finished"}[r.halt.On]
+	res.haltMsg = "par: This job " + what + ":\n" + res.cmd + "\n"
+	if r.halted {
 		return
 	}
 	need := float64(r.halt.Count)
@@ -64,15 +70,12 @@ func (r *runner) account(res *result) {
 	default:
 		r.haltRC = min(r.failed, 101)
 	}
-	what := map[haltOn]string{haltFail: "failed", haltSuccess: "succeeded", haltDone: "finished"}[r.halt.On]
-	msg := "This job " + what + ":\n" + res.cmd
 	if r.halt.When == haltNow {
 		r.haltNow = true
 		r.kill()
 	} else if running := r.started - r.done; running > 0 {
-		msg += "\nStarting no more jobs. Waiting for " + strconv.Itoa(running) + " jobs to finish."
+		res.haltMsg += "par: Starting no more jobs. Waiting for " + strconv.Itoa(running) + " jobs to finish.\n"
 	}
-	res.haltMsg = msg
 }
 
 // parseTermSeq reads --termseq: signal names and milliseconds, such as

@@ -116,6 +116,9 @@ func run(ctx context.Context, o *Options, stdin io.Reader, stdout, stderr io.Wri
 		jobs = r.jobSeq(in.Tuples())
 		readErr = func() error { return in.err }
 	}
+	if o.Progress {
+		o.ETA = true // par shows one progress line for both
+	}
 	if o.Bar || o.ETA || r.halt.Pct > 0 || o.Shuf {
 		var all []*job
 		for j := range jobs {

@@ -19,6 +19,12 @@ func TestMain(m *testing.M) {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 		code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 		stop()
+		if f := os.Getenv("PAR_TEST_HWM"); f != "" {
+			// the peak RSS of this process alone (rusage would count the
+			// test process it was forked from)
+			st, _ := os.ReadFile("/proc/self/status")
+			os.WriteFile(f, st, 0o600)
+		}
 		os.Exit(code)
 	}
 	goleak.VerifyTestMain(m)

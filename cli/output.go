@@ -47,7 +47,7 @@ func (r *runner) finish(res *result) error {
 		r.errorf("job %d: %v", res.job.seq, res.err)
 	}
 	if res.haltMsg != "" {
-		r.errorf("%s", res.haltMsg)
+		r.write(r.stderr, []byte(res.haltMsg))
 	}
 	if r.joblog != nil && !r.o.DryRun {
 		e := LogEntry{Seq: res.job.seq, Host: ":", Start: res.start, Runtime: res.dur,
