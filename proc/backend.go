@@ -183,7 +183,7 @@ func (b *Backend) fill(ctx context.Context, s *slot) error {
 	if s.p != nil {
 		return nil
 	}
-	p, err := b.spawn(ctx, s.id)
+	p, err := b.spawnRetry(ctx, s.id)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,11 @@ func (b *Backend) spawn(ctx context.Context, id int) (*process, error) {
 
 	cmd := exec.Command(exe)
 	cmd.Args = []string{os.Args[0]}
-	cmd.Env = append(append(os.Environ(), b.cfg.env...),
+	cmd.Env = os.Environ()
+	if _, set := os.LookupEnv("GORACE"); raceEnv != "" && !set {
+		cmd.Env = append(cmd.Env, raceEnv)
+	}
+	cmd.Env = append(append(cmd.Env, b.cfg.env...),
 		envWorker+"="+strconv.Itoa(id), envParent+"="+strconv.Itoa(os.Getpid()))
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = errW
@@ -131,6 +135,19 @@ func (b *Backend) spawn(ctx context.Context, id int) (*process, error) {
 	return p, nil
 }
 
+// spawnRetry is spawn, tried again when the new worker is killed by a
+// signal before it is ready (by an OOM killer, or a user's kill), up to
+// three times.
+func (b *Backend) spawnRetry(ctx context.Context, id int) (*process, error) {
+	for try := 1; ; try++ {
+		p, err := b.spawn(ctx, id)
+		var lost *par.WorkerLostError
+		if err == nil || try == 3 || !errors.As(err, &lost) || lost.Signal == "" || ctx.Err() != nil {
+			return p, err
+		}
+	}
+}
+
 // handshake waits for the worker to reach Main, sends it the hello and
 // waits for its initializer.
 func (p *process) handshake(ctx context.Context, cfg *config) error {
@@ -155,7 +172,7 @@ func (p *process) handshake(ctx context.Context, cfg *config) error {
 				return fail("%v", err)
 			}
 		case <-p.dead:
-			return fail("%v", p.lostError("it exited before taking jobs (does main call proc.Main first?)"))
+			return fail("%w", p.lostError("it exited before taking jobs (does main call proc.Main first?)"))
 		case <-timer.C:
 			return fail("no answer after %v: does main call proc.Main first?", startTimeout)
 		case <-ctx.Done():
