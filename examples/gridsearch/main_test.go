@@ -13,7 +13,7 @@ import (
 
 func TestGridSearch(t *testing.T) {
 	var out, errs bytes.Buffer
-	args := []string{"-c", "0.1,1", "-penalty", "l1,l2", "-iters", "200", "-jobs", "2"}
+	args := []string{"-c", "1", "-penalty", "l1,l2", "-iters", "200", "-jobs", "2"}
 	if code := run(context.Background(), args, &out, &errs); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
