@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -187,6 +189,6 @@ func dial(url, name string, c *config) (*nats.Conn, error) {
 }
 
 func isAuthErr(err error) bool {
-	return err == nats.ErrAuthorization || err == nats.ErrAuthExpired || err == nats.ErrAuthRevoked ||
-		fmt.Sprint(err) == nats.ErrAuthorization.Error()
+	return errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "authorization violation")
 }
