@@ -13,7 +13,7 @@ import (
 
 func TestGridSearch(t *testing.T) {
 	var out, errs bytes.Buffer
-	args := []string{"-c", "1", "-penalty", "l1,l2", "-iters", "200", "-jobs", "2"}
+	args := []string{"-c", "1", "-penalty", "l1,l2", "-iters", "100", "-jobs", "2"}
 	if code := run(context.Background(), args, &out, &errs); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
@@ -28,7 +28,7 @@ func TestGridSearch(t *testing.T) {
 
 func TestParallelEqualsSerial(t *testing.T) {
 	ctx := context.Background()
-	grid, err := makeGrid("0.01,10", "l1,l2", 3, 7, 100, 1e-6)
+	grid, err := makeGrid("0.01,10", "l1,l2", 3, 7, 50, 1e-6)
 	if err != nil {
 		t.Fatal(err)
 	}
