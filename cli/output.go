@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 )
@@ -151,7 +152,8 @@ func (r *runner) liveWriters(j *job) (io.Writer, io.Writer) {
 	case r.o.DryRun:
 		return nil, nil
 	case r.o.Ungroup:
-		return r.stdout, r.stderr
+		// A file goes to the job as is: no copying at all.
+		return r.direct(r.stdout), r.direct(r.stderr)
 	case r.o.LineBuffer && !r.o.KeepOrder:
 		tag := ""
 		if r.o.Tag {
@@ -207,4 +209,24 @@ func flushLive(ws ...io.Writer) {
 			l.mu.Unlock()
 		}
 	}
+}
+
+// direct is w for a job to write to itself if w is a file, else w behind
+// par's output lock.
+func (r *runner) direct(w io.Writer) io.Writer {
+	if f, ok := w.(*os.File); ok {
+		return f
+	}
+	return lockedWriter{r, w}
+}
+
+type lockedWriter struct {
+	r *runner
+	w io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.r.outMu.Lock()
+	defer l.r.outMu.Unlock()
+	return l.w.Write(p)
 }
