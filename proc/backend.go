@@ -24,14 +24,14 @@ type Backend struct {
 
 	mu     sync.Mutex
 	closed bool
-	target int           // worker slots wanted
-	n      int           // worker slots that exist
-	ids    map[int]bool  // slot numbers in use
-	idle   []*slot       // slots not running a batch
-	avail  chan struct{} // closed, and replaced, when a slot turns idle
+	target int               // worker slots wanted
+	n      int               // worker slots that exist
+	ids    map[int]bool      // slot numbers in use
+	idle   []*slot           // slots not running a batch
+	avail  chan struct{}     // closed, and replaced, when a slot turns idle
 	procs  map[*process]bool // started and not yet reaped
 	reaped chan struct{}     // closed, and replaced, when one is reaped
-	stops  sync.WaitGroup // workers being stopped in the background
+	stops  sync.WaitGroup    // workers being stopped in the background
 
 	stderrMu sync.Mutex
 }
@@ -92,7 +92,9 @@ func (b *Backend) Start(ctx context.Context, spec par.Spec) (par.Session, error)
 	if err := b.warm(ctx, n); err != nil {
 		return nil, err
 	}
-	return &session{b: b, slots: n, timeout: spec.Timeout}, nil
+	s := &session{b: b, timeout: spec.Timeout}
+	s.slots.Store(int64(n))
+	return s, nil
 }
 
 func resolveWorkers(n int) int {
@@ -194,23 +196,34 @@ func (b *Backend) fill(ctx context.Context, s *slot) error {
 // release returns slot s. A slot beyond the wanted number is removed, and a
 // process that ran its MaxJobsPerWorker, or died, leaves its slot.
 func (b *Backend) release(s *slot) {
+	var drop *process // a process to finish off after Close
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if s.p != nil && (b.closed || b.n > b.target || b.cfg.maxJobs > 0 && s.p.ran >= b.cfg.maxJobs || s.p.isDead()) {
-		b.stopLocked(s.p, reasonStopped)
+		if b.closed {
+			drop = s.p
+		} else {
+			b.stopLocked(s.p, reasonStopped)
+		}
 		s.p = nil
 	}
 	if b.closed || b.n > b.target {
 		b.n--
 		delete(b.ids, s.id)
-		return
+	} else {
+		b.idle = append(b.idle, s)
+		close(b.avail)
+		b.avail = make(chan struct{})
 	}
-	b.idle = append(b.idle, s)
-	close(b.avail)
-	b.avail = make(chan struct{})
+	b.mu.Unlock()
+	if drop != nil {
+		drop.kill(reasonClosed)
+		drop.wait()
+		drop.release()
+	}
 }
 
-// stopLocked stops p in the background; Close waits for it.
+// stopLocked stops p in the background; Close waits for it. It must not
+// be called once b is closed.
 func (b *Backend) stopLocked(p *process, reason string) {
 	b.stops.Add(1)
 	go func() {

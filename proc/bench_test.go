@@ -1,8 +1,9 @@
+//go:build linux
+
 package proc
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 // BenchmarkProcMap runs 100,000 tiny jobs (a square root each) on two
 // worker processes that are already running.
 func BenchmarkProcMap(b *testing.B) {
-	be := newBackend(b, Workers(2), Env(os.Getenv("PROC_BENCH_ENV")))
+	be := newBackend(b, Workers(2))
 	xs := make([]float64, 100_000)
 	for i := range xs {
 		xs[i] = float64(i)
@@ -61,4 +62,31 @@ func BenchmarkProcRoundTrip(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(xs)), "ns/batch")
+}
+
+// BenchmarkProcCPU runs 200 CPU-bound jobs of 5 ms each on two worker
+// processes and reports the speed-up over running them one after another
+// in this process.
+func BenchmarkProcCPU(b *testing.B) {
+	be := newBackend(b, Workers(2))
+	ctx := context.Background()
+	jobs := make([]time.Duration, 200)
+	for i := range jobs {
+		jobs[i] = 5 * time.Millisecond
+	}
+	if _, err := par.Map(ctx, jobs[:4], spinTask.Func(), par.On(be)); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	for _, d := range jobs {
+		spinTask.Func()(ctx, d)
+	}
+	serial := time.Since(t0)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := par.Map(ctx, jobs, spinTask.Func(), par.On(be)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(serial)/(float64(b.Elapsed())/float64(b.N)), "speedup")
 }

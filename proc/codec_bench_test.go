@@ -1,3 +1,5 @@
+//go:build linux
+
 package proc
 
 import (
@@ -42,4 +44,3 @@ func BenchmarkExecTask(b *testing.B) {
 		}
 	}
 }
-

@@ -41,9 +41,9 @@ type process struct {
 	page *progress
 	tail tail
 
-	status  chan status        // the worker's status frames
-	results chan *results      // its results; closed when its output ends
-	dead    chan struct{}      // closed once it has been reaped
+	status  chan status   // the worker's status frames
+	results chan *results // its results; closed when its output ends
+	dead    chan struct{} // closed once it has been reaped
 	reason  atomic.Pointer[string]
 
 	// Set before dead is closed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/par-project/par"
@@ -13,11 +14,11 @@ import (
 // session is one call's view of a Backend: its slot count and timeout.
 type session struct {
 	b       *Backend
-	slots   int
+	slots   atomic.Int64
 	timeout time.Duration
 }
 
-func (s *session) Slots() int   { return s.slots }
+func (s *session) Slots() int   { return int(s.slots.Load()) }
 func (s *session) Close() error { return nil }
 
 // Resize changes the number of worker processes of the Backend (for
@@ -26,7 +27,7 @@ func (s *session) Resize(n int) error {
 	if err := s.b.resize(n); err != nil {
 		return err
 	}
-	s.slots = n
+	s.slots.Store(int64(n))
 	return nil
 }
 

@@ -16,14 +16,14 @@ func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 func killGroup(pid int) error { return errUnsupported }
 
-type progress struct{}
+type progress struct{ f *os.File }
 
 const progressBits = 21
 
-func newProgress() (*progress, error)              { return nil, errUnsupported }
-func mapProgress(*os.File) (*progress, error)      { return nil, errUnsupported }
-func (p *progress) load() uint64                   { return 0 }
-func (p *progress) store(uint64)                   {}
-func (p *progress) close()                         {}
-func started(v, id uint64) int                     { return 0 }
-func rss(pid int) (int64, error)                   { return 0, errUnsupported }
+func newProgress() (*progress, error)         { return nil, errUnsupported }
+func mapProgress(*os.File) (*progress, error) { return nil, errUnsupported }
+func (p *progress) load() uint64              { return 0 }
+func (p *progress) store(uint64)              {}
+func (p *progress) close()                    {}
+func started(v, id uint64) int                { return 0 }
+func rss(pid int) (int64, error)              { return 0, errUnsupported }
