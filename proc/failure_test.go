@@ -4,6 +4,7 @@ package proc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -159,3 +160,30 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestFailFastKills: when a job fails, par cancels the others; a worker
+// running a job that ignores its context is killed rather than waited for.
+func TestFailFastKills(t *testing.T) {
+	b := newBackend(t, Workers(2))
+	ctx := testCtx(t)
+	start := time.Now()
+	// Job 0 ignores its context for an hour; job 1 fails at once.
+	_, err := par.Map(ctx, []time.Duration{-time.Hour, -1}, failAfter.Func(), par.On(b), par.BatchSize(1))
+	if err == nil || !strings.Contains(err.Error(), "gave up") {
+		t.Fatalf("error = %v, want job 1's", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if got, err := par.Map(ctx, ints(4), squareTask.Func(), par.On(b)); err != nil || got[3] != 9 {
+		t.Fatalf("after the kill: %v", err)
+	}
+}
+
+var failAfter = par.Register("proc-test.fail-after", func(_ context.Context, d time.Duration) (int, error) {
+	if d == -1 {
+		return 0, errors.New("gave up")
+	}
+	time.Sleep(-d)
+	return 0, nil
+})
