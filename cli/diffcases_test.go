@@ -136,6 +136,8 @@ func diffCases() []diffCase {
 		{name: "exit capped", args: a("exit 1", ":::"), sorted: true},
 		{name: "exit 101", args: a(append([]string{"-j4", "exit 1", ":::"}, seqArgs(1, 105)...)...)},
 		{name: "halt now fail", args: a("-j1", "--halt", "now,fail=1", "echo {}; exit {}", ":::", "0", "0", "3", "0")},
+		{name: "halt now kills running", args: a("-j2", "--halt", "now,fail=1", "echo {}; sleep {}; exit 1", ":::", "0.2", "3")},
+		{name: "halt soon waits", args: a("-j2", "--halt", "soon,fail=1", "echo {}; sleep {}; exit 1", ":::", "0.2", "1", "5"), sorted: true},
 		{name: "halt soon fail", args: a("-j1", "--halt", "soon,fail=1", "echo {}; exit {}", ":::", "0", "4", "0")},
 		{name: "halt 2", args: a("-j1", "--halt", "2", "echo {}; exit {}", ":::", "0", "5", "0")},
 		{name: "halt 1", args: a("-j1", "--halt", "1", "echo {}; exit {}", ":::", "0", "5", "0")},

@@ -144,8 +144,14 @@ func (r *runner) Run(ctx context.Context, jobs iter.Seq[*job]) int {
 			continue
 		}
 		if err := r.finish(oc); err != nil {
+			// Output that cannot be written (a full disk) ends the run, as
+			// in GNU parallel: carrying on would lose more.
 			r.errorf("%v", err)
 			rc = 255
+			r.mu.Lock()
+			r.stopNew, r.haltNow = true, true
+			r.mu.Unlock()
+			r.kill()
 		}
 	}
 	if r.prog != nil {
