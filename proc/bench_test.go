@@ -4,6 +4,10 @@ package proc
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +18,8 @@ import (
 )
 
 // BenchmarkProcMap runs 100,000 tiny jobs (a square root each) on two
-// worker processes that are already running.
+// worker processes that are already running. Besides the time it reports
+// the CPU time spent per job in this process and in the workers.
 func BenchmarkProcMap(b *testing.B) {
 	be := newBackend(b, Workers(2))
 	xs := make([]float64, 100_000)
@@ -25,12 +30,41 @@ func BenchmarkProcMap(b *testing.B) {
 	if _, err := par.Map(ctx, xs[:1000], sqrtTask.Func(), par.On(be)); err != nil {
 		b.Fatal(err)
 	}
+	pids := be.pids()
+	self0, workers0 := cpuTime(os.Getpid()), cpuTimes(pids)
 	for b.Loop() {
 		if _, err := par.Map(ctx, xs, sqrtTask.Func(), par.On(be)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(xs)), "ns/job")
+	jobs := float64(b.N * len(xs))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/jobs, "ns/job")
+	b.ReportMetric(float64(cpuTime(os.Getpid())-self0)/jobs, "parent-cpu-ns/job")
+	b.ReportMetric(float64(cpuTimes(pids)-workers0)/jobs, "worker-cpu-ns/job")
+}
+
+// cpuTime returns the CPU time process pid has used, from /proc.
+func cpuTime(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond // clock ticks of 10 ms
+}
+
+func cpuTimes(pids []int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		sum += cpuTime(pid)
+	}
+	return sum
 }
 
 // BenchmarkProcStart measures a worker's start-up: New, the first job on a

@@ -25,7 +25,8 @@
 // parallel, and are kept across calls until Backend.Close: a call does not
 // pay for process start-up. Their count is Workers, or the call's par.Jobs
 // if Workers was not given; par.Pool.SetWorkers changes it while a pool
-// runs. A worker runs one job at a time, batches of them at once. Its
+// runs. A worker runs one job at a time, batches of them at once, with
+// GOMAXPROCS=1 unless the environment or Env sets GOMAXPROCS. Its
 // standard output is this program's; its standard error is copied, each
 // line prefixed with "[worker N] " (Stderr).
 //
