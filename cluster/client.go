@@ -31,6 +31,10 @@ type Client struct {
 	jobs    jetstream.Stream
 	results jetstream.Stream
 	cfg     *config
+
+	mu       sync.Mutex
+	sessions map[*session]struct{} // open sessions, to resend after a reconnect
+	epoch    int                   // reconnects so far
 }
 
 // Connect connects a driver to the par cluster at url (a NATS URL such as
@@ -42,11 +46,12 @@ func Connect(url string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := dial(url, "par driver", cfg)
+	c := &Client{cfg: cfg, sessions: map[*session]struct{}{}}
+	nc, err := dial(url, "par driver", cfg, nats.ReconnectHandler(func(*nats.Conn) { c.reconnected() }))
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{nc: nc, cfg: cfg}
+	c.nc = nc
 	if err := c.init(); err != nil {
 		nc.Close()
 		return nil, err
@@ -95,19 +100,40 @@ func (c *Client) Start(ctx context.Context, spec par.Spec) (par.Session, error) 
 		live, _ := c.capacity(ctx)
 		s.slots = min(max(2*live, 8), 1024)
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobsSubject = jobsPrefix + c.cfg.queue + "." + s.run
 	s.resultsSubject = resultsPrefix + s.run
 	cons, err := c.js.OrderedConsumer(ctx, ResultsStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{s.resultsSubject},
 	})
 	if err != nil {
+		s.cancel()
 		return nil, fmt.Errorf("cluster: consuming results: %w", err)
 	}
-	s.cc, err = cons.Consume(s.dispatch, jetstream.ConsumeErrHandler(func(jetstream.ConsumeContext, error) {}))
+	// Short heartbeats let the consumer notice a restarted server in about
+	// two seconds and pick up where it was.
+	s.cc, err = cons.Consume(s.dispatch, jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			c.cfg.log.Debug("par cluster: consuming results", "err", err)
+		}))
 	if err != nil {
+		s.cancel()
 		return nil, fmt.Errorf("cluster: consuming results: %w", err)
 	}
+	c.mu.Lock()
+	c.sessions[s] = struct{}{}
+	c.mu.Unlock()
 	return s, nil
+}
+
+// reconnected is called by the connection after it reconnected.
+func (c *Client) reconnected() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	for s := range c.sessions {
+		s.bg.Go(func() { s.republish(c.epoch) })
+	}
 }
 
 // capacity returns the slots of the live workers of the client's queue.
@@ -140,6 +166,9 @@ type session struct {
 	cc             jetstream.ConsumeContext
 	nextID         atomic.Uint64
 	abandoned      atomic.Bool // a batch was given up on before its results came
+	ctx            context.Context
+	cancel         context.CancelFunc
+	bg             sync.WaitGroup
 
 	mu      sync.Mutex
 	pending map[uint64]*pending
@@ -148,6 +177,8 @@ type session struct {
 // pending is a part of a batch waiting for its results.
 type pending struct {
 	id   uint64
+	data []byte // the message, to send again after a reconnect
+	seq  uint64 // its sequence in the jobs stream, 0 until stored
 	b    *par.Batch
 	pos  map[int64]int // job index → position in b
 	left int
@@ -171,7 +202,6 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	b.Errs = make([]error, n)
 	limit := int(s.max) - 1024 // room for the envelope and headers
 	var parts []*pending
-	var seqs []uint64
 	defer func() {
 		s.mu.Lock()
 		for _, p := range parts {
@@ -204,18 +234,16 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 		parts = append(parts, cur)
 	}
 	for _, p := range parts {
-		seq, err := s.publish(ctx, b, p)
-		if err != nil {
-			s.withdraw(seqs)
+		if err := s.publish(ctx, b, p); err != nil {
+			s.withdraw(parts)
 			return err
 		}
-		seqs = append(seqs, seq)
 	}
 	for _, p := range parts {
 		select {
 		case <-p.done:
 		case <-ctx.Done():
-			s.withdraw(seqs)
+			s.withdraw(parts)
 			return ctx.Err()
 		}
 	}
@@ -224,7 +252,7 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 
 // publish registers p and sends it as one message, retrying while the
 // server is unreachable; the message id makes the retries harmless.
-func (s *session) publish(ctx context.Context, b *par.Batch, p *pending) (uint64, error) {
+func (s *session) publish(ctx context.Context, b *par.Batch, p *pending) error {
 	id := s.nextID.Add(1)
 	wb := wire.Batch{ID: id, Run: s.run, Task: b.Task, Attempt: max(1, b.Attempt), TimeoutNanos: s.timeout.Nanoseconds()}
 	wb.Indexes = make([]int64, 0, len(p.pos))
@@ -247,17 +275,26 @@ func (s *session) publish(ctx context.Context, b *par.Batch, p *pending) (uint64
 	}
 	data, err := wire.Marshal(&wb)
 	if err != nil {
-		return 0, fmt.Errorf("cluster: encoding batch: %w", err)
+		return fmt.Errorf("cluster: encoding batch: %w", err)
 	}
 	if int64(len(data)) > s.max {
-		return 0, fmt.Errorf("%w: batch of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, len(data), s.max)
+		return fmt.Errorf("%w: batch of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, len(data), s.max)
 	}
 	s.mu.Lock()
-	p.id = id
+	p.id, p.data = id, data
 	s.pending[id] = p
 	s.mu.Unlock()
+	seq, err := s.send(ctx, data, s.run+"."+strconv.FormatUint(id, 10))
+	s.mu.Lock()
+	p.seq = seq
+	s.mu.Unlock()
+	return err
+}
+
+// send publishes a batch message, retrying while the server is
+// unreachable; the message id makes the retries harmless.
+func (s *session) send(ctx context.Context, data []byte, msgID string) (uint64, error) {
 	msg := &nats.Msg{Subject: s.jobsSubject, Data: data}
-	msgID := s.run + "." + strconv.FormatUint(id, 10)
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 		ack, err := s.c.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
 		if err == nil {
@@ -266,6 +303,7 @@ func (s *session) publish(ctx context.Context, b *par.Batch, p *pending) (uint64
 		if err := publishErr(err); err != nil {
 			return 0, err
 		}
+		s.c.cfg.log.Debug("par cluster: publish failed, retrying", "run", s.run, "msg", msgID, "err", err)
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
@@ -297,16 +335,53 @@ func publishErr(err error) error {
 	return nil
 }
 
-// withdraw deletes the batch messages at seqs from the queue, best effort:
-// a worker that already took one finishes it and its results are dropped.
-func (s *session) withdraw(seqs []uint64) {
+// withdraw deletes the messages of parts from the queue, best effort: a
+// worker that already took one finishes it and its results are dropped.
+func (s *session) withdraw(parts []*pending) {
 	s.abandoned.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	for _, seq := range seqs {
+	for _, p := range parts {
+		s.mu.Lock()
+		seq := p.seq
+		s.mu.Unlock()
+		if seq == 0 {
+			continue
+		}
 		if err := s.c.jobs.DeleteMsg(ctx, seq); err != nil && ctx.Err() != nil {
 			return
 		}
+	}
+}
+
+// republish sends again every batch still waiting for results, after the
+// connection to the server was re-established. A server that restarted
+// may have lost track of batches it had handed out (its consumer state is
+// written behind the stream), leaving them neither delivered nor
+// redelivered; sending them again, after deleting the old message, costs
+// at worst a second run of batches that were running, whose duplicate
+// results are dropped.
+func (s *session) republish(epoch int) {
+	s.mu.Lock()
+	var parts []*pending
+	for _, p := range s.pending {
+		if p.data != nil && p.seq != 0 {
+			parts = append(parts, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range parts {
+		s.mu.Lock()
+		old := p.seq
+		s.mu.Unlock()
+		_ = s.c.jobs.DeleteMsg(s.ctx, old)
+		seq, err := s.send(s.ctx, p.data, fmt.Sprintf("%s.%d.r%d", s.run, p.id, epoch))
+		if err != nil {
+			return // the session is closing
+		}
+		s.mu.Lock()
+		p.seq = seq
+		s.mu.Unlock()
 	}
 }
 
@@ -327,6 +402,7 @@ func (s *session) dispatch(msg jetstream.Msg) {
 	defer s.mu.Unlock()
 	p := s.pending[rs.Batch]
 	if p == nil {
+		s.c.cfg.log.Debug("par cluster: results of a batch nobody waits for", "run", s.run, "batch", rs.Batch, "seq", seqOf(msg))
 		return
 	}
 	for i := range rs.Results {
@@ -353,6 +429,11 @@ func (s *session) dispatch(msg jetstream.Msg) {
 // when some batch was given up on (and tells workers to stop running the
 // run's batches), and deletes the run's results from the server.
 func (s *session) Close() error {
+	s.c.mu.Lock()
+	delete(s.c.sessions, s)
+	s.c.mu.Unlock()
+	s.cancel()
+	s.bg.Wait()
 	s.cc.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -408,4 +489,12 @@ func listWorkers(ctx context.Context, js jetstream.JetStream) ([]WorkerInfo, err
 		}
 	}
 	return ws, nil
+}
+
+func seqOf(msg jetstream.Msg) uint64 {
+	md, err := msg.Metadata()
+	if err != nil {
+		return 0
+	}
+	return md.Sequence.Stream
 }

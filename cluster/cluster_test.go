@@ -93,3 +93,39 @@ func TestErrorsAndPanics(t *testing.T) {
 		t.Fatalf("error = %v, want a *par.PanicError with value boom 5 and a stack", err)
 	}
 }
+
+// TestServerRestart restarts the server on the same data directory in the
+// middle of a run served by in-process workers.
+func TestServerRestart(t *testing.T) {
+	cfg := cluster.ServerConfig{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Settings: cluster.Settings{AckWait: time.Second}}
+	srv, err := cluster.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL()
+	cfg.Listen = strings.TrimPrefix(url, "nats://")
+	defer func() { srv.Shutdown() }()
+	partest.StartWorkers(t, url, 2, cluster.Jobs(2))
+	c := connect(t, url)
+	const n = 1000
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = i
+	}
+	i := 0
+	for y, err := range par.Stream(testCtx(t), xs, slowSquare.Func(), par.On(c), par.BatchSize(5)) {
+		if err != nil || y != i*i {
+			t.Fatalf("job %d: %d, %v", i, y, err)
+		}
+		i++
+		if i == n/3 {
+			srv.Shutdown()
+			if srv, err = cluster.NewServer(cfg); err != nil {
+				t.Fatalf("restarting the server: %v", err)
+			}
+		}
+	}
+	if i != n {
+		t.Fatalf("%d results, want %d", i, n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"os/signal"
@@ -36,7 +37,8 @@ func workerMain(url string) int {
 	defer stop()
 	jobs := 2
 	fmt.Sscan(os.Getenv(envJobs), &jobs)
-	if err := cluster.Serve(ctx, url, cluster.Jobs(jobs), cluster.StopTimeout(time.Second)); err != nil {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if err := cluster.Serve(ctx, url, cluster.Jobs(jobs), cluster.StopTimeout(time.Second), cluster.Logger(log)); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 1
 	}

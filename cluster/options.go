@@ -167,7 +167,7 @@ func NATSOptions(opts ...nats.Option) Option {
 }
 
 // dial connects to the server at url as name.
-func dial(url, name string, c *config) (*nats.Conn, error) {
+func dial(url, name string, c *config, extra ...nats.Option) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -177,6 +177,7 @@ func dial(url, name string, c *config) (*nats.Conn, error) {
 	if c.secret != "" {
 		opts = append(opts, nats.Token(c.secret))
 	}
+	opts = append(opts, extra...)
 	opts = append(opts, c.natsOpts...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
