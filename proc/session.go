@@ -154,7 +154,7 @@ func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int
 			p.kill(reasonCancelled)
 			p.wait()
 			for _, k := range chunk[got:] {
-				b.Errs[k] = context.Cause(ctx)
+				b.Errs[k] = ctx.Err()
 			}
 			return nil
 		case now := <-tick:
