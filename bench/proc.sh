@@ -16,7 +16,7 @@ go test -c -o "$bin" ./proc/
 
 echo "== par, process backend (go test -bench in proc/)"
 "$bin" -test.run '^$' -test.bench 'ProcMap$|ProcCPU|ProcStart|ProcRoundTrip' \
-	-test.benchtime=10x -test.count=3 | grep '^Benchmark'
+	-test.benchtime=5x -test.count=3 | grep '^Benchmark'
 
 echo "== Python $(/usr/bin/python3 -c 'import sys, joblib; print(sys.version.split()[0], "joblib", joblib.__version__)')"
 /usr/bin/python3 bench/proc_peers.py

@@ -129,25 +129,25 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 		return err
 	}
 	timeout := time.Duration(b.TimeoutNanos)
-	rs := results{Batch: b.ID, Sizes: make([]uint32, 0, len(b.Sizes))}
-	off := 0
-	for k, n := range b.Sizes {
+	rs := results{Batch: b.ID, Lens: make([]byte, 0, len(b.Lens)+8), Data: make([]byte, 0, len(b.Data))}
+	off, m := 0, 0 // m counts the results in rs
+	for k, n := range b.sizes {
 		page.store(seq | uint64(k+1))
 		in := b.Data[off : off+int(n) : off+int(n)]
 		off += int(n)
 		out, err := par.ExecTask(ctx, b.Task, in, timeout)
 		if err != nil {
-			rs.Errs = append(rs.Errs, jobError{At: len(rs.Sizes), Err: *toWire(err)})
-			rs.Sizes = append(rs.Sizes, 0)
-			continue
+			rs.Errs = append(rs.Errs, jobError{At: m, Err: *toWire(err)})
+			out = nil
 		}
-		rs.Sizes = append(rs.Sizes, uint32(len(out)))
+		rs.Lens = appendLen(rs.Lens, len(out))
 		rs.Data = append(rs.Data, out...)
-		if len(rs.Data) > maxResultsFrame && k < len(b.Sizes)-1 {
+		m++
+		if len(rs.Data) > maxResultsFrame && k < len(b.sizes)-1 {
 			if err := send(w, &rs); err != nil {
 				return err
 			}
-			rs.Sizes, rs.Data, rs.Errs = rs.Sizes[:0], rs.Data[:0], nil
+			rs.Lens, rs.Data, rs.Errs, m = rs.Lens[:0], rs.Data[:0], nil, 0
 		}
 	}
 	return send(w, &rs)

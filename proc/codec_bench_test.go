@@ -17,7 +17,7 @@ func BenchmarkWorkerSide(b *testing.B) {
 	msg := jobs{ID: 1, Task: sqrtTask.Name(), Attempt: 1}
 	for i := range 1000 {
 		in, _ := wire.Marshal(float64(i))
-		msg.Sizes = append(msg.Sizes, uint32(len(in)))
+		msg.Lens = appendLen(msg.Lens, len(in))
 		msg.Data = append(msg.Data, in...)
 	}
 	data, _ := wire.Marshal(&msg)

@@ -13,11 +13,11 @@ import (
 // the bytes, no panic, and anything that validates can be sliced the way
 // session.run slices it.
 func FuzzResults(f *testing.F) {
-	ok, _ := wire.Marshal(&results{Batch: 1, Sizes: []uint32{1, 0, 2}, Data: []byte{1, 0x61, 0x61},
+	ok, _ := wire.Marshal(&results{Batch: 1, Lens: []byte{1, 0, 2}, Data: []byte{1, 0x61, 0x61},
 		Errs: []jobError{{At: 1, Err: wire.Error{Kind: wire.KindJob, Msg: "no"}}}})
 	f.Add(ok)
 	f.Add([]byte{0xa0})
-	f.Add([]byte{0xa2, 0x02, 0x81, 0x1a, 0xff, 0xff, 0xff, 0xff, 0x03, 0x40})
+	f.Add([]byte{0xa2, 0x02, 0x45, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x03, 0x40})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var rs results
 		if err := wire.Unmarshal(data, &rs); err != nil {
@@ -30,7 +30,7 @@ func FuzzResults(f *testing.F) {
 			return
 		}
 		off, e := 0, 0
-		for _, n := range rs.Sizes {
+		for _, n := range rs.sizes {
 			if n == 0 {
 				_ = fromWire(&rs.Errs[e].Err)
 				e++
@@ -44,7 +44,7 @@ func FuzzResults(f *testing.F) {
 
 // FuzzJobs does the same for the worker's decoder of what the parent sends.
 func FuzzJobs(f *testing.F) {
-	ok, _ := wire.Marshal(&jobs{ID: 1, Task: "t", Attempt: 1, Sizes: []uint32{1, 2}, Data: []byte{1, 0x61, 0x61}})
+	ok, _ := wire.Marshal(&jobs{ID: 1, Task: "t", Attempt: 1, Lens: []byte{1, 2}, Data: []byte{1, 0x61, 0x61}})
 	f.Add(ok)
 	f.Add([]byte{0xa0})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -56,7 +56,7 @@ func FuzzJobs(f *testing.F) {
 			return
 		}
 		off := 0
-		for _, n := range j.Sizes {
+		for _, n := range j.sizes {
 			_ = j.Data[off : off+int(n)]
 			off += int(n)
 		}

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -43,33 +44,33 @@ type status struct {
 }
 
 // jobs is a batch on its way to a worker: wire.Batch's fields that a
-// worker needs, with the inputs packed into one byte string. Packed, a
-// batch of tiny jobs decodes with one allocation instead of one per job,
-// which is most of the cost of a job as small as a square root. The
-// parent knows each job's index, so the worker is not told.
+// worker needs, with the inputs packed into one byte string and their
+// lengths into another. Packed, a batch of tiny jobs decodes with a few
+// allocations instead of several per job, which is most of the cost of a
+// job as small as a square root. The parent knows each job's index, so
+// the worker is not told.
 type jobs struct {
-	ID           uint64   `cbor:"1,keyasint,omitempty"`
-	Task         string   `cbor:"2,keyasint,omitempty"`
-	Attempt      int      `cbor:"3,keyasint,omitempty"`
-	TimeoutNanos int64    `cbor:"4,keyasint,omitempty"`
-	Sizes        []uint32 `cbor:"5,keyasint,omitempty"` // each input's length
-	Data         []byte   `cbor:"6,keyasint,omitempty"` // the inputs, one after another
+	ID           uint64 `cbor:"1,keyasint,omitempty"`
+	Task         string `cbor:"2,keyasint,omitempty"`
+	Attempt      int    `cbor:"3,keyasint,omitempty"`
+	TimeoutNanos int64  `cbor:"4,keyasint,omitempty"`
+	Lens         []byte `cbor:"5,keyasint,omitempty"` // each input's length, a uvarint each
+	Data         []byte `cbor:"6,keyasint,omitempty"` // the inputs, one after another
+
+	sizes []uint32 // Lens, decoded by validate
 }
 
-// validate checks what decoding cannot.
+// validate checks what decoding cannot, and decodes Lens.
 func (j *jobs) validate() error {
-	sum := 0
-	for _, n := range j.Sizes {
-		if n == 0 {
-			return fmt.Errorf("%w: batch %d: empty input", wire.ErrInvalid, j.ID)
-		}
-		sum += int(n)
+	bad := func(what string) error {
+		return fmt.Errorf("%w: batch %d: %s", wire.ErrInvalid, j.ID, what)
 	}
-	switch {
-	case j.Task == "" || len(j.Sizes) == 0 || j.TimeoutNanos < 0:
-		return fmt.Errorf("%w: batch %d: no task, no jobs or a negative timeout", wire.ErrInvalid, j.ID)
-	case sum != len(j.Data):
-		return fmt.Errorf("%w: batch %d: inputs of %d bytes in %d", wire.ErrInvalid, j.ID, sum, len(j.Data))
+	if j.Task == "" || j.TimeoutNanos < 0 {
+		return bad("no task, or a negative timeout")
+	}
+	var err error
+	if j.sizes, err = splitLens(j.Lens, len(j.Data), false); err != nil {
+		return bad(err.Error())
 	}
 	return nil
 }
@@ -78,9 +79,11 @@ func (j *jobs) validate() error {
 // wire.Results, packed like jobs. Results come in the order of the jobs.
 type results struct {
 	Batch uint64     `cbor:"1,keyasint,omitempty"`
-	Sizes []uint32   `cbor:"2,keyasint,omitempty"` // each output's length; 0 where the job failed
+	Lens  []byte     `cbor:"2,keyasint,omitempty"` // each output's length, a uvarint each; 0 where the job failed
 	Data  []byte     `cbor:"3,keyasint,omitempty"` // the outputs, one after another
 	Errs  []jobError `cbor:"4,keyasint,omitempty"` // the failed jobs, in order
+
+	sizes []uint32 // Lens, decoded by validate
 }
 
 // jobError is the error of job At of a results message.
@@ -89,32 +92,61 @@ type jobError struct {
 	Err wire.Error `cbor:"2,keyasint,omitempty"`
 }
 
-// validate checks what decoding cannot.
+// validate checks what decoding cannot, and decodes Lens.
 func (r *results) validate() error {
-	sum, failed := 0, 0
-	for _, n := range r.Sizes {
-		sum += int(n)
+	bad := func(what string) error {
+		return fmt.Errorf("%w: results of batch %d: %s", wire.ErrInvalid, r.Batch, what)
+	}
+	var err error
+	if r.sizes, err = splitLens(r.Lens, len(r.Data), true); err != nil {
+		return bad(err.Error())
+	}
+	failed := 0
+	for _, n := range r.sizes {
 		if n == 0 {
 			failed++
 		}
 	}
-	bad := func(what string) error {
-		return fmt.Errorf("%w: results of batch %d: %s", wire.ErrInvalid, r.Batch, what)
-	}
-	switch {
-	case len(r.Sizes) == 0:
-		return bad("none")
-	case sum != len(r.Data):
-		return bad("sizes do not add up")
-	case failed != len(r.Errs):
+	if failed != len(r.Errs) {
 		return bad("errors do not match")
 	}
 	for i, e := range r.Errs {
-		if e.At < 0 || e.At >= len(r.Sizes) || r.Sizes[e.At] != 0 || i > 0 && e.At <= r.Errs[i-1].At || e.Err.Kind == "" {
+		if e.At < 0 || e.At >= len(r.sizes) || r.sizes[e.At] != 0 || i > 0 && e.At <= r.Errs[i-1].At || e.Err.Kind == "" {
 			return bad("misplaced error")
 		}
 	}
 	return nil
+}
+
+// appendLen appends n to lens as a uvarint.
+func appendLen(lens []byte, n int) []byte { return binary.AppendUvarint(lens, uint64(n)) }
+
+// splitLens decodes lens, which must hold between 1 and
+// wire.MaxArrayElements lengths adding up to total; zeros only if allowed.
+func splitLens(lens []byte, total int, zeros bool) ([]uint32, error) {
+	sizes := make([]uint32, 0, min(len(lens), wire.MaxArrayElements))
+	sum := 0
+	for len(lens) > 0 {
+		v, k := binary.Uvarint(lens)
+		switch {
+		case k <= 0 || v > wire.MaxFrame:
+			return nil, errors.New("bad length")
+		case v == 0 && !zeros:
+			return nil, errors.New("empty input")
+		case len(sizes) == wire.MaxArrayElements:
+			return nil, errors.New("too many jobs")
+		}
+		lens = lens[k:]
+		sizes = append(sizes, uint32(v))
+		sum += int(v)
+	}
+	switch {
+	case len(sizes) == 0:
+		return nil, errors.New("no jobs")
+	case sum != total:
+		return nil, fmt.Errorf("lengths add up to %d bytes, not %d", sum, total)
+	}
+	return sizes, nil
 }
 
 // maxResultsFrame is the payload size at which a worker sends the results

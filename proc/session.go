@@ -90,10 +90,10 @@ func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int
 	}
 	msg := &jobs{
 		ID: id, Task: b.Task, Attempt: max(1, b.Attempt), TimeoutNanos: int64(s.timeout),
-		Sizes: make([]uint32, len(chunk)), Data: make([]byte, 0, size),
+		Lens: make([]byte, 0, 2*len(chunk)), Data: make([]byte, 0, size),
 	}
-	for i, k := range chunk {
-		msg.Sizes[i] = uint32(len(b.Inputs[k]))
+	for _, k := range chunk {
+		msg.Lens = appendLen(msg.Lens, len(b.Inputs[k]))
 		msg.Data = append(msg.Data, b.Inputs[k]...)
 	}
 	p.ran += len(chunk)
@@ -134,12 +134,12 @@ func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int
 				p.kill(fmt.Sprintf("protocol error: results of batch %d, want %d", rs.Batch, id))
 				continue
 			}
-			if got+len(rs.Sizes) > len(chunk) {
+			if got+len(rs.sizes) > len(chunk) {
 				p.kill("protocol error: too many results")
 				continue
 			}
 			off, e := 0, 0
-			for i, n := range rs.Sizes {
+			for i, n := range rs.sizes {
 				k := chunk[got+i]
 				if n == 0 {
 					b.Errs[k] = fromWire(&rs.Errs[e].Err)
@@ -149,7 +149,7 @@ func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int
 				b.Outputs[k] = rs.Data[off : off+int(n) : off+int(n)]
 				off += int(n)
 			}
-			got += len(rs.Sizes)
+			got += len(rs.sizes)
 		case <-ctx.Done():
 			p.kill(reasonCancelled)
 			p.wait()
