@@ -61,14 +61,17 @@ var (
 		if x != 2 {
 			return x, nil
 		}
+		// Allocate 1 GiB, well past the tests' limit, and hold it until
+		// killed, however late the parent looks.
 		var keep [][]byte
-		for range 512 { // up to 4 GiB, far past any limit the tests set
+		for range 128 {
 			b := make([]byte, 8<<20)
 			for i := 0; i < len(b); i += 4096 {
 				b[i] = 1
 			}
 			keep = append(keep, b)
 		}
+		time.Sleep(time.Minute)
 		return len(keep), nil
 	})
 	sleepTask = par.Register("proc-test.sleep", func(ctx context.Context, d time.Duration) (int, error) {
