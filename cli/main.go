@@ -16,12 +16,9 @@ import (
 // Version is par's version as --version prints it.
 var Version = "0.1.0"
 
-// Subcommands are the words cli.Main hands to another face of par
-// instead of treating them as a command to run. Only these words are
-// reserved: `par echo ::: a` runs echo.
-var Subcommands = map[string]func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int{}
-
-// reserved are subcommand names taken even before they are registered.
+// reserved are the words cmd/par hands to the cluster's entry points
+// before calling Main; Main refuses them rather than run a command of that
+// name. Only these words are reserved: `par echo ::: a` runs echo.
 var reserved = []string{"server", "worker", "status"}
 
 // Main runs par with args (without the program name) and returns the exit
@@ -30,9 +27,6 @@ var reserved = []string{"server", "worker", "status"}
 // errors in the command line or environment.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		if f, ok := Subcommands[args[0]]; ok {
-			return f(ctx, args[1:], stdin, stdout, stderr)
-		}
 		for _, w := range reserved {
 			if args[0] == w {
 				fmt.Fprintf(stderr, "par: %s is not available in this build\n", w)
