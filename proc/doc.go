@@ -53,10 +53,10 @@
 // worker's stack; a timeout wraps par.ErrTimeout.
 //
 // par.Timeout bounds each job. The job's context is cancelled at the
-// deadline, and if the job has not returned shortly after (a tenth of the
-// timeout, at most 10 ms), the worker is killed: the job fails with an
-// error wrapping par.ErrTimeout, not retried, and a new worker takes the
-// slot.
+// deadline, and a job that has not returned a few polls later (a poll is
+// a tenth of the timeout, between 1 and 10 ms) has its worker killed: the
+// job fails with an error wrapping par.ErrTimeout, is not retried, and a
+// new worker takes the slot.
 //
 // MemoryLimit bounds each worker's resident memory: the parent checks it
 // every 10 ms while a batch runs and kills a worker above it; the job fails
@@ -72,16 +72,20 @@
 // its result); par batches tiny jobs so that a pipe is crossed once per
 // batch (of about 10 ms of work), and a batch's inputs and results travel
 // packed in one byte string each. Measured on a shared 2-core virtual
-// machine (bench/proc.sh; the spread is the machine's load):
+// machine (sh bench/proc.sh; the spread is the machine's load):
 //
 //   - a round trip to a running worker costs 70-180 µs
-//     (BenchmarkProcRoundTrip): worth it for jobs of a millisecond or more,
+//     (BenchmarkProcRoundTrip; a bare pipe ping-pong between two processes
+//     costs 33-60 µs there): worth it for jobs of a millisecond or more,
 //     or for many small ones batched;
-//   - 100,000 square roots on 2 workers cost 0.8-1.8 µs a job through
-//     par.Map (BenchmarkProcMap), 0.43-0.56 µs of which is this backend
-//     (BenchmarkProcExec); the rest is par encoding each input and decoding
-//     each result;
-//   - 200 CPU-bound jobs of 5 ms run 1.4-1.98 times faster on 2 workers
+//   - 100,000 square roots on 2 workers cost 0.46-1.5 µs a job through
+//     par.Map (BenchmarkProcMap: 6-7 times joblib/loky's throughput on a
+//     quiet machine, 4-7 times on a loaded one, and a quarter to an eighth
+//     of multiprocessing.Pool.map's); most of it is CBOR, each input and
+//     result encoded and decoded on its own, about 80 ns each time. With
+//     inputs already encoded the backend runs 0.43-0.56 µs a job
+//     (BenchmarkProcExec);
+//   - 200 CPU-bound jobs of 5 ms run 1.6-1.98 times faster on 2 workers
 //     than one after another (BenchmarkProcCPU);
 //   - a new worker takes 25-50 ms to start and run its first job
 //     (BenchmarkProcStart); a call on running workers pays none of it.
