@@ -99,6 +99,8 @@ func diffCases() []diffCase {
 		{name: "n2 positional", args: a("-k", "-n2", "echo", "{1}", "{2}", "x", ":::", "a", "b", "c")},
 		{name: "N2", args: a("-k", "-N2", "echo", "{1}+{2}", ":::", "a", "b", "c")},
 		{name: "N2 append", args: a("-k", "-N2", "echo", ":::", "a", "b", "c")},
+		{name: "N0 inserts nothing", args: a("-k", "-N0", "echo", "hi", ":::", "a", "b", "c")},
+		{name: "n0 inserts nothing", args: a("-k", "-n0", "echo", "{#}", ":::", "a", "b")},
 		{name: "X j1", args: a("-k", "-j1", "-X", "echo", "pre{}post", ":::", "a", "b", "c")},
 		{name: "X j3", args: a("-k", "-j3", "-X", "echo", ":::", "a", "b", "c", "d", "e", "f", "g")},
 		{name: "m j1", args: a("-k", "-j1", "-m", "echo", "pre{}post", ":::", "a", "b", "c")},

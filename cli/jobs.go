@@ -40,6 +40,14 @@ func (r *runner) jobSeq(tuples iter.Seq[[]string]) iter.Seq[*job] {
 			r.fill(all, per, emit)
 			return
 		}
+		if r.o.NoArgs {
+			for range tuples {
+				if !emit(nil) {
+					return
+				}
+			}
+			return
+		}
 		var cur []string
 		n := 0
 		for t := range tuples {

@@ -22,8 +22,9 @@ type Options struct {
 	Halt         string
 	Delay        string
 	DryRun       bool
-	MaxArgs      int // -n
-	MaxReplArgs  int // -N
+	MaxArgs      int  // -n
+	MaxReplArgs  int  // -N
+	NoArgs       bool // -n0 or -N0: one input per job, none inserted
 	Xargs        bool
 	ContextX     bool // -X
 	MultiM       bool // -m
@@ -97,6 +98,18 @@ func intArg(name string, p *int) func(*Options, string) error {
 	}
 }
 
+// perJob parses -n or -N; 0 means one input per job with none inserted.
+func perJob(name string, p *int) func(*Options, string) error {
+	parse := intArg(name, p)
+	return func(o *Options, v string) error {
+		if err := parse(o, v); err != nil {
+			return err
+		}
+		o.NoArgs = *p == 0
+		return nil
+	}
+}
+
 func specs(o *Options) []optSpec {
 	str := func(p *string) func(*Options, string) error {
 		return func(_ *Options, v string) error { *p = v; return nil }
@@ -130,8 +143,8 @@ func specs(o *Options) []optSpec {
 		{[]string{"halt-on-error", "halt"}, 1, str(&o.Halt)},
 		{[]string{"delay"}, 1, str(&o.Delay)},
 		{[]string{"dry-run", "dryrun", "dr"}, 0, flag(&o.DryRun)},
-		{[]string{"max-args", "maxargs", "n"}, 1, intArg("-n", &o.MaxArgs)},
-		{[]string{"max-replace-args", "maxreplaceargs", "N"}, 1, intArg("-N", &o.MaxReplArgs)},
+		{[]string{"max-args", "maxargs", "n"}, 1, perJob("-n", &o.MaxArgs)},
+		{[]string{"max-replace-args", "maxreplaceargs", "N"}, 1, perJob("-N", &o.MaxReplArgs)},
 		{[]string{"xargs"}, 0, flag(&o.Xargs)},
 		{[]string{"X"}, 0, flag(&o.ContextX)},
 		{[]string{"m"}, 0, flag(&o.MultiM)},
