@@ -362,6 +362,18 @@ func (s *session) withdraw(parts []*pending) {
 // at worst a second run of batches that were running, whose duplicate
 // results are dropped.
 func (s *session) republish(epoch int) {
+	// Wait until JetStream answers again: a restarted server recovers its
+	// streams before it serves them.
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		if _, err := s.c.js.AccountInfo(s.ctx); err == nil {
+			break
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
 	s.mu.Lock()
 	var parts []*pending
 	for _, p := range s.pending {
@@ -377,7 +389,11 @@ func (s *session) republish(epoch int) {
 		_ = s.c.jobs.DeleteMsg(s.ctx, old)
 		seq, err := s.send(s.ctx, p.data, fmt.Sprintf("%s.%d.r%d", s.run, p.id, epoch))
 		if err != nil {
-			return // the session is closing
+			if s.ctx.Err() != nil {
+				return
+			}
+			s.c.cfg.log.Warn("par cluster: resending a batch after a reconnect", "run", s.run, "batch", p.id, "err", err)
+			continue
 		}
 		s.mu.Lock()
 		p.seq = seq

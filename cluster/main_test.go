@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -86,5 +85,3 @@ var (
 		return n, nil
 	})
 )
-
-var errSentinel = errors.New("unused")

@@ -240,7 +240,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 	}
 	rs.Worker = w.info.ID
-	if err := w.answer(ctx, b.Run, &rs, md.NumDelivered); err != nil {
+	if err := w.answer(ctx, b.Run, &rs, md.Sequence.Stream, md.NumDelivered); err != nil {
 		w.cfg.log.Warn("par worker: results not stored; the batch will run again", "run", b.Run, "batch", b.ID, "err", err)
 		_ = msg.Nak()
 		return
@@ -320,14 +320,16 @@ func failAll(b *wire.Batch, e *wire.Error) wire.Results {
 
 // answer publishes rs on the run's results subject, in messages that fit
 // the server's max payload, and waits until the server has stored each.
-func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, delivery uint64) error {
+// The message id names the job message (a batch resent by its driver is a
+// new message) and its delivery, so only a retried publish is deduplicated.
+func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, delivery uint64) error {
 	subject := resultsPrefix + run
 	for part, chunk := range chunks(rs, w.maxOut) {
 		data, err := wire.Marshal(chunk)
 		if err != nil {
 			return err
 		}
-		msgID := fmt.Sprintf("%s.%d.%d.%d", run, rs.Batch, delivery, part)
+		msgID := fmt.Sprintf("%s.%d.%d.%d.%d", run, rs.Batch, seq, delivery, part)
 		for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 			_, err = w.js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID))
 			if err == nil {
