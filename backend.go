@@ -89,22 +89,12 @@ func (s *goSession) Slots() int   { return s.slots }
 func (s *goSession) Close() error { return nil }
 
 // Exec runs b's jobs one after another on the calling goroutine, decoding
-// each input and encoding each result through the task registry.
+// the inputs and encoding the results through the task registry.
 func (s *goSession) Exec(ctx context.Context, b *Batch) error {
-	n := b.Len()
-	b.Outputs = make([][]byte, n)
-	b.Errs = make([]error, n)
-	t, err := lookupTask(b.Task)
-	if err != nil {
+	if _, err := lookupTask(b.Task); err != nil {
 		return err
 	}
-	for k := range n {
-		if err := ctx.Err(); err != nil {
-			b.Errs[k] = err
-			continue
-		}
-		b.Outputs[k], b.Errs[k] = t.exec(ctx, b.Inputs[k], s.timeout)
-	}
+	b.Outputs, b.Errs = ExecTasks(ctx, b.Task, b.Inputs, s.timeout, nil)
 	return nil
 }
 

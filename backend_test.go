@@ -154,3 +154,34 @@ func TestRegisterPanicsOnProgrammerErrors(t *testing.T) {
 		}()
 	}
 }
+
+func TestExecTasksDecodesAndEncodesABatch(t *testing.T) {
+	var ins [][]byte
+	for _, v := range []any{4.0, 9.0, "bad", 16.0} {
+		b, _ := wire.Marshal(v)
+		ins = append(ins, b)
+	}
+	var seen []int
+	outs, errs := par.ExecTasks(context.Background(), sqrtTask.Name(), ins, 0, func(k int) { seen = append(seen, k) })
+	if errs[2] == nil || !strings.Contains(errs[2].Error(), "decoding input") || outs[2] != nil {
+		t.Fatalf("bad input: %v, %x", errs[2], outs[2])
+	}
+	for k, want := range map[int]float64{0: 2, 1: 3, 3: 4} {
+		var v float64
+		if errs[k] != nil || wire.Unmarshal(outs[k], &v) != nil || v != want {
+			t.Fatalf("job %d: %v, %v", k, v, errs[k])
+		}
+	}
+	if len(seen) != 4 {
+		t.Fatalf("before called for %v", seen)
+	}
+	good := [][]byte{ins[0], ins[1]}
+	outs, errs = par.ExecTasks(context.Background(), sqrtTask.Name(), good, 0, nil)
+	if errs[0] != nil || errs[1] != nil || len(outs) != 2 {
+		t.Fatalf("batch path: %v", errs)
+	}
+	_, errs = par.ExecTasks(context.Background(), "nobody", good, 0, nil)
+	if !errors.Is(errs[0], par.ErrUnknownTask) || !errors.Is(errs[1], par.ErrUnknownTask) {
+		t.Fatalf("unknown task: %v", errs)
+	}
+}

@@ -422,19 +422,16 @@ func runJob[A, R any](ctx context.Context, fn func(context.Context, A) (R, error
 }
 
 // execRemote encodes b's inputs, runs them on the session and decodes the
-// results, retrying the jobs whose errors are retryable.
+// results, retrying the jobs whose errors are retryable. Inputs and results
+// are encoded a batch at a time (see encodeAll and decodeAll).
 func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
 	b.ran = len(b.in)
+	inputs := e.encodeAll(b)
 	pending := make([]int, 0, len(b.in))
-	inputs := make([][]byte, len(b.in))
-	for k, x := range b.in {
-		data, err := wire.Marshal(x)
-		if err != nil {
-			e.fail(b, k, fmt.Errorf("par: encoding input: %w", err))
-			continue
+	for k := range b.in {
+		if inputs[k] != nil {
+			pending = append(pending, k)
 		}
-		inputs[k] = data
-		pending = append(pending, k)
 	}
 	for attempt := 1; len(pending) > 0; attempt++ {
 		rb := &Batch{Task: e.task, Attempt: attempt, Indexes: make([]int, len(pending)), Inputs: make([][]byte, len(pending))}
@@ -442,27 +439,27 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
 			rb.Indexes[i], rb.Inputs[i] = b.first+k, inputs[k]
 		}
 		err := e.sess.Exec(ctx, rb)
-		var retry []int
+		var retry, ok []int
+		var outs [][]byte
 		for i, k := range pending {
 			jerr := err
 			if jerr == nil && i < len(rb.Errs) {
 				jerr = rb.Errs[i]
 			}
-			if jerr == nil && i >= len(rb.Outputs) {
+			if jerr == nil && (i >= len(rb.Outputs) || rb.Outputs[i] == nil) {
 				jerr = errors.New("par: backend returned no result")
 			}
-			if jerr == nil {
-				if derr := wire.Unmarshal(rb.Outputs[i], &b.out[k]); derr != nil {
-					e.fail(b, k, fmt.Errorf("par: decoding result: %w", derr))
-				}
-				continue
-			}
-			if attempt <= e.o.retries && IsRetryable(jerr) && ctx.Err() == nil {
+			switch {
+			case jerr == nil:
+				ok = append(ok, k)
+				outs = append(outs, rb.Outputs[i])
+			case attempt <= e.o.retries && IsRetryable(jerr) && ctx.Err() == nil:
 				retry = append(retry, k)
-				continue
+			default:
+				e.fail(b, k, jerr)
 			}
-			e.fail(b, k, jerr)
 		}
+		e.decodeAll(b, ok, outs)
 		if len(retry) > 0 {
 			b.retry += len(retry)
 			if !sleepCtx(ctx, backoffFor(e.o.backoff, attempt)) {
@@ -473,6 +470,47 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
 			}
 		}
 		pending = retry
+	}
+}
+
+// encodeAll encodes b's inputs with one Marshal, split into one item per
+// job; if that fails, it encodes each alone so that only the inputs that
+// cannot be encoded fail (their entries are nil).
+func (e *engine[In, Out]) encodeAll(b *batch[In, Out]) [][]byte {
+	if data, err := wire.Marshal(b.in); err == nil {
+		if items, err := wire.SplitArray(data); err == nil && len(items) == len(b.in) {
+			return items
+		}
+	}
+	inputs := make([][]byte, len(b.in))
+	for k, x := range b.in {
+		data, err := wire.Marshal(x)
+		if err != nil {
+			e.fail(b, k, fmt.Errorf("par: encoding input: %w", err))
+			continue
+		}
+		inputs[k] = data
+	}
+	return inputs
+}
+
+// decodeAll decodes the results outs of jobs ks of b with one Unmarshal;
+// if that fails, each alone, so that only the bad ones fail.
+func (e *engine[In, Out]) decodeAll(b *batch[In, Out], ks []int, outs [][]byte) {
+	if len(ks) == 0 {
+		return
+	}
+	var vals []Out
+	if wire.Unmarshal(wire.JoinArray(outs), &vals) == nil && len(vals) == len(ks) {
+		for i, k := range ks {
+			b.out[k] = vals[i]
+		}
+		return
+	}
+	for i, k := range ks {
+		if err := wire.Unmarshal(outs[i], &b.out[k]); err != nil {
+			e.fail(b, k, fmt.Errorf("par: decoding result: %w", err))
+		}
 	}
 }
 

@@ -129,21 +129,26 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 		return err
 	}
 	timeout := time.Duration(b.TimeoutNanos)
-	rs := results{Batch: b.ID, Lens: make([]byte, 0, len(b.Lens)+8), Data: make([]byte, 0, len(b.Data))}
-	off, m := 0, 0 // m counts the results in rs
+	inputs := make([][]byte, len(b.sizes))
+	off := 0
 	for k, n := range b.sizes {
-		page.store(seq | uint64(k+1))
-		in := b.Data[off : off+int(n) : off+int(n)]
+		inputs[k] = b.Data[off : off+int(n) : off+int(n)]
 		off += int(n)
-		out, err := par.ExecTask(ctx, b.Task, in, timeout)
-		if err != nil {
-			rs.Errs = append(rs.Errs, jobError{At: m, Err: *toWire(err)})
+	}
+	// The batch decodes and encodes at once; the page still says which job
+	// runs, so a crash blames the right one.
+	outs, errs := par.ExecTasks(ctx, b.Task, inputs, timeout, func(k int) { page.store(seq | uint64(k+1)) })
+	rs := results{Batch: b.ID, Lens: make([]byte, 0, len(b.Lens)+8), Data: make([]byte, 0, len(b.Data))}
+	m := 0 // m counts the results in rs
+	for k, out := range outs {
+		if errs[k] != nil {
+			rs.Errs = append(rs.Errs, jobError{At: m, Err: *toWire(errs[k])})
 			out = nil
 		}
 		rs.Lens = appendLen(rs.Lens, len(out))
 		rs.Data = append(rs.Data, out...)
 		m++
-		if len(rs.Data) > maxResultsFrame && k < len(b.sizes)-1 {
+		if len(rs.Data) > maxResultsFrame && k < len(outs)-1 {
 			if err := send(w, &rs); err != nil {
 				return err
 			}
