@@ -149,9 +149,15 @@ func handsplit(xs, out []float64, cores int) {
 	wg.Wait()
 }
 
-// work does n rounds of arithmetic that the compiler cannot remove: a fixed
-// amount of CPU work, unlike a wall-clock spin, which a busy machine would
-// shorten.
+// sink keeps work's results alive: a result nobody reads lets the compiler
+// delete the loop that computed it.
+var sink float64
+
+// work does n rounds of arithmetic: a fixed amount of CPU work, unlike a
+// wall-clock spin, which a busy machine would shorten. It is never inlined,
+// so every caller pays for the whole loop.
+//
+//go:noinline
 func work(n int) float64 {
 	x := 1.0
 	for range n {
@@ -165,7 +171,7 @@ func roundsPerMilli() int {
 	n := 1 << 16
 	for {
 		t0 := time.Now()
-		work(n)
+		sink += work(n)
 		if d := time.Since(t0); d > 5*time.Millisecond {
 			return int(float64(n) * float64(time.Millisecond) / float64(d))
 		}
@@ -185,7 +191,8 @@ func BenchmarkCPUBound(b *testing.B) {
 	for b.Loop() {
 		t0 := time.Now()
 		for _, x := range jobs {
-			_, _ = job(ctx, x)
+			v, _ := job(ctx, x)
+			sink += v
 		}
 		t1 := time.Now()
 		if _, err := par.Map(ctx, jobs, job); err != nil {
