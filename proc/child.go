@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/par-project/par"
+	"github.com/par-project/par/internal/remote"
 	"github.com/par-project/par/internal/wire"
 )
 
@@ -142,7 +143,7 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 	m := 0 // m counts the results in rs
 	for k, out := range outs {
 		if errs[k] != nil {
-			rs.Errs = append(rs.Errs, jobError{At: m, Err: *toWire(errs[k])})
+			rs.Errs = append(rs.Errs, jobError{At: m, Err: *remote.ToWire(errs[k])})
 			out = nil
 		}
 		rs.Lens = appendLen(rs.Lens, len(out))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/par-project/par/internal/remote"
 	"github.com/par-project/par/internal/wire"
 )
 
@@ -32,7 +33,7 @@ func FuzzResults(f *testing.F) {
 		off, e := 0, 0
 		for _, n := range rs.sizes {
 			if n == 0 {
-				_ = fromWire(&rs.Errs[e].Err)
+				_ = remote.FromWire(&rs.Errs[e].Err, "", nil)
 				e++
 				continue
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/par-project/par"
 	"github.com/par-project/par/internal/wire"
 )
 
@@ -156,56 +155,3 @@ const (
 	maxResultsFrame = 4 << 20
 	maxBatchFrame   = 16 << 20
 )
-
-// toWire describes a job's error so that it can travel.
-func toWire(err error) *wire.Error {
-	var pe *par.PanicError
-	switch {
-	case errors.As(err, &pe):
-		return &wire.Error{Kind: wire.KindPanic, Msg: fmt.Sprint(pe.Value), Stack: pe.Stack}
-	case errors.Is(err, par.ErrTimeout):
-		return &wire.Error{Kind: wire.KindTimeout, Msg: err.Error()}
-	case errors.Is(err, par.ErrUnknownTask):
-		return &wire.Error{Kind: wire.KindUnknownTask, Msg: err.Error()}
-	case errors.Is(err, wire.ErrDecode):
-		return &wire.Error{Kind: wire.KindDecode, Msg: err.Error()}
-	}
-	return &wire.Error{Kind: wire.KindJob, Msg: err.Error(), Retryable: par.IsRetryable(err)}
-}
-
-// fromWire turns an error that travelled back into one that behaves like
-// the original under errors.Is and errors.As as far as par's own errors
-// go: panics are *par.PanicError, timeouts wrap par.ErrTimeout, unknown
-// tasks par.ErrUnknownTask, and retryable errors stay retryable. The text
-// is the original's.
-func fromWire(e *wire.Error) error {
-	var err error
-	switch e.Kind {
-	case wire.KindPanic:
-		return &par.PanicError{Value: e.Msg, Stack: e.Stack}
-	case wire.KindTimeout:
-		err = &remoteError{msg: e.Msg, is: par.ErrTimeout}
-	case wire.KindUnknownTask:
-		err = &remoteError{msg: e.Msg, is: par.ErrUnknownTask}
-	case wire.KindDecode:
-		err = &remoteError{msg: e.Msg, is: wire.ErrDecode}
-	case wire.KindLost:
-		err = &par.WorkerLostError{ExitCode: -1, Reason: e.Msg}
-	default:
-		err = &remoteError{msg: e.Msg}
-	}
-	if e.Retryable {
-		err = par.Retryable(err)
-	}
-	return err
-}
-
-// remoteError is an error that happened in a worker process: its text, and
-// the par sentinel it wrapped there, if any.
-type remoteError struct {
-	msg string
-	is  error
-}
-
-func (e *remoteError) Error() string { return e.msg }
-func (e *remoteError) Unwrap() error { return e.is }

@@ -142,7 +142,7 @@ func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int
 			for i, n := range rs.sizes {
 				k := chunk[got+i]
 				if n == 0 {
-					b.Errs[k] = fromWire(&rs.Errs[e].Err)
+					b.Errs[k] = remote.FromWire(&rs.Errs[e].Err, "", nil)
 					e++
 					continue
 				}
