@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -294,19 +295,42 @@ func (s *session) publish(ctx context.Context, b *par.Batch, p *pending) error {
 // send publishes a batch message, retrying while the server is
 // unreachable; the message id makes the retries harmless.
 func (s *session) send(ctx context.Context, data []byte, msgID string) (uint64, error) {
-	msg := &nats.Msg{Subject: s.jobsSubject, Data: data}
+	ack, err := publish(ctx, s.c.js, &nats.Msg{Subject: s.jobsSubject, Data: data}, msgID, s.c.cfg.log)
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// attemptTimeout bounds one attempt to publish. A request that reached a
+// server as it went down is never answered, and jetstream waits for the
+// answer as long as the caller's context has a deadline: without this
+// bound a driver waited for the end of its run for a batch that was never
+// stored.
+const attemptTimeout = 2 * time.Second
+
+// publish publishes msg and waits until the server has stored it, trying
+// again after attemptTimeout or a failure that a reconnect may cure, until
+// ctx ends. The message id makes a retry of a message that was stored
+// after all harmless: the server acknowledges it as a duplicate.
+func publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg, msgID string, log *slog.Logger) (*jetstream.PubAck, error) {
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		ack, err := s.c.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		ack, err := js.PublishMsg(actx, msg, jetstream.WithMsgID(msgID))
+		cancel()
 		if err == nil {
-			return ack.Sequence, nil
+			return ack, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 		if err := publishErr(err); err != nil {
-			return 0, err
+			return nil, err
 		}
-		s.c.cfg.log.Debug("par cluster: publish failed, retrying", "run", s.run, "msg", msgID, "err", err)
+		log.Debug("par cluster: publish failed, retrying", "subject", msg.Subject, "msg", msgID, "err", err)
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
 	}

@@ -97,7 +97,6 @@ func TestErrorsAndPanics(t *testing.T) {
 // TestServerRestart restarts the server on the same data directory in the
 // middle of a run served by in-process workers.
 func TestServerRestart(t *testing.T) {
-	needChaos(t)
 	cfg := cluster.ServerConfig{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Settings: cluster.Settings{AckWait: time.Second}}
 	srv, err := cluster.NewServer(cfg)
 	if err != nil {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -15,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/par-project/par"
 	"github.com/par-project/par/cluster"
@@ -157,7 +158,6 @@ var (
 // SIGKILL mid-run and starts another, then restarts the server on the same
 // data directory mid-run: every result must arrive once, and be right.
 func TestChaos(t *testing.T) {
-	needChaos(t)
 	dir := t.TempDir()
 	cfg := cluster.ServerConfig{DataDir: dir, Listen: "127.0.0.1:0", Settings: cluster.Settings{AckWait: time.Second}}
 	srv, err := cluster.NewServer(cfg)
@@ -235,15 +235,5 @@ func dumpState(t testing.TB, url string) {
 					ci.Name, ci.NumPending, ci.NumAckPending, ci.NumRedelivered, ci.NumWaiting, ci.Delivered, ci.AckFloor)
 			}
 		}
-	}
-}
-
-// needChaos skips the tests that restart the server unless
-// PAR_CLUSTER_CHAOS=1: they still fail about half the time under -race (a
-// run waits forever for one batch after the restart; see the open work in
-// the cluster issue), and must not block everyone's CI meanwhile.
-func needChaos(t *testing.T) {
-	if os.Getenv("PAR_CLUSTER_CHAOS") != "1" {
-		t.Skip("restarting the server mid-run still loses a batch now and then; set PAR_CLUSTER_CHAOS=1 to run")
 	}
 }

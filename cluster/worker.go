@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/par-project/par"
+	"github.com/par-project/par/internal/remote"
 	"github.com/par-project/par/internal/wire"
 )
 
@@ -269,45 +270,33 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, b *wire.Batch) (wir
 		delete(w.running, r)
 		w.mu.Unlock()
 	}()
-	pb := &par.Batch{Task: b.Task, Indexes: make([]int, b.Len()), Inputs: b.Inputs, Attempt: b.Attempt}
+	t0 := time.Now()
+	outs, errs := par.ExecTasks(context.WithValue(bctx, workerKey{}, w.info.ID), b.Task, b.Inputs, time.Duration(b.TimeoutNanos), nil)
+	if ctx.Err() != nil {
+		return wire.Results{}, false
+	}
+	per := time.Since(t0).Nanoseconds() / int64(b.Len())
+	rs := wire.Results{Batch: b.ID, Results: make([]wire.Result, b.Len())}
+	var failed int64
 	for k := range b.Len() {
-		pb.Indexes[k] = int(b.Index(k))
+		r := &rs.Results[k]
+		r.Index, r.Nanos = b.Index(k), per
+		switch {
+		case errs[k] != nil:
+			r.Err = remote.ToWire(errs[k])
+		case len(outs[k]) > w.maxOut:
+			r.Err = &wire.Error{Kind: kindTooLarge, Msg: fmt.Sprintf("%v: result of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, len(outs[k]), w.nc.MaxPayload())}
+		default:
+			r.Output = outs[k]
+		}
+		if r.Err != nil {
+			failed++
+			w.noteFailure(r.Err)
+		}
 	}
-	sess, err := par.Goroutines().Start(bctx, par.Spec{Workers: 1, Timeout: time.Duration(b.TimeoutNanos)})
-	if err == nil {
-		t0 := time.Now()
-		err = sess.Exec(bctx, pb)
-		_ = sess.Close()
-		if ctx.Err() != nil {
-			return wire.Results{}, false
-		}
-		if err != nil {
-			return failAll(b, toWire(err)), true
-		}
-		per := time.Since(t0).Nanoseconds() / int64(b.Len())
-		rs := wire.Results{Batch: b.ID, Results: make([]wire.Result, b.Len())}
-		var failed int64
-		for k := range b.Len() {
-			r := &rs.Results[k]
-			r.Index, r.Nanos = b.Index(k), per
-			switch {
-			case pb.Errs[k] != nil:
-				r.Err = toWire(pb.Errs[k])
-			case len(pb.Outputs[k]) > w.maxOut:
-				r.Err = &wire.Error{Kind: kindTooLarge, Msg: fmt.Sprintf("%v: result of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, len(pb.Outputs[k]), w.nc.MaxPayload())}
-			default:
-				r.Output = pb.Outputs[k]
-			}
-			if r.Err != nil {
-				failed++
-				w.noteFailure(r.Err)
-			}
-		}
-		w.jobs.Add(int64(b.Len()))
-		w.failed.Add(failed)
-		return rs, true
-	}
-	return failAll(b, toWire(err)), true
+	w.jobs.Add(int64(b.Len()))
+	w.failed.Add(failed)
+	return rs, true
 }
 
 func failAll(b *wire.Batch, e *wire.Error) wire.Results {
@@ -330,19 +319,8 @@ func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, 
 			return err
 		}
 		msgID := fmt.Sprintf("%s.%d.%d.%d.%d", run, rs.Batch, seq, delivery, part)
-		for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-			_, err = w.js.Publish(ctx, subject, data, jetstream.WithMsgID(msgID))
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil || w.nc.IsClosed() {
-				return err
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
+		if _, err := publish(ctx, w.js, &nats.Msg{Subject: subject, Data: data}, msgID, w.cfg.log); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -457,4 +435,14 @@ func (w *worker) isCancelled(run string) bool {
 	defer w.mu.Unlock()
 	_, ok := w.cancelled[run]
 	return ok
+}
+
+type workerKey struct{}
+
+// WorkerName returns the id under which the worker running the job whose
+// context is ctx is listed by par status (see Name), or "" outside a
+// cluster worker. The par command's joblog shows it in its Host column.
+func WorkerName(ctx context.Context) string {
+	id, _ := ctx.Value(workerKey{}).(string)
+	return id
 }
