@@ -434,13 +434,17 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
 		}
 	}
 	for attempt := 1; len(pending) > 0; attempt++ {
-		rb := &Batch{Task: e.task, Attempt: attempt, Indexes: make([]int, len(pending)), Inputs: make([][]byte, len(pending))}
+		rb := &Batch{Task: e.task, Attempt: attempt, Indexes: make([]int, len(pending)), Inputs: inputs}
+		if len(pending) < len(inputs) {
+			rb.Inputs = make([][]byte, len(pending))
+		}
 		for i, k := range pending {
 			rb.Indexes[i], rb.Inputs[i] = b.first+k, inputs[k]
 		}
 		err := e.sess.Exec(ctx, rb)
-		var retry, ok []int
-		var outs [][]byte
+		var retry []int
+		ok := make([]int, 0, len(pending))
+		outs := make([][]byte, 0, len(pending))
 		for i, k := range pending {
 			jerr := err
 			if jerr == nil && i < len(rb.Errs) {

@@ -53,8 +53,8 @@
 // worker's stack; a timeout wraps par.ErrTimeout.
 //
 // par.Timeout bounds each job. The job's context is cancelled at the
-// deadline, and a job that has not returned a few polls later (a poll is
-// a tenth of the timeout, between 1 and 10 ms) has its worker killed: the
+// deadline, and a job that has not returned within a grace period (a
+// quarter of the timeout, at least 100 ms) has its worker killed: the
 // job fails with an error wrapping par.ErrTimeout, is not retried, and a
 // new worker takes the slot.
 //

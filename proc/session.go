@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/par-project/par"
+	"github.com/par-project/par/internal/remote"
 	"github.com/par-project/par/internal/wire"
 )
 
@@ -18,8 +19,17 @@ type session struct {
 	timeout time.Duration
 }
 
-func (s *session) Slots() int   { return int(s.slots.Load()) }
-func (s *session) Close() error { return nil }
+// Slots is twice the worker count: while a worker runs one batch, the
+// engine encodes the next for it and decodes the last, so a worker does
+// not wait for the parent between batches. acquire still hands each
+// worker one batch at a time.
+func (s *session) Slots() int { return 2 * int(s.slots.Load()) }
+
+// BatchTarget asks for batches of about 2 ms: long enough that a round
+// trip on the pipes (about 0.1 ms) is small beside it, short enough that
+// encoding one batch overlaps the run of another.
+func (s *session) BatchTarget() time.Duration { return 2 * time.Millisecond }
+func (s *session) Close() error               { return nil }
 
 // Resize changes the number of worker processes of the Backend (for
 // par.Pool.SetWorkers).
@@ -167,13 +177,21 @@ func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int
 			if s.timeout > 0 {
 				if v := p.page.load(); v != last || since.IsZero() {
 					last, since = v, now
-				} else if started(v, id) > 0 && now.Sub(since) > s.timeout+poll {
+				} else if started(v, id) > 0 && now.Sub(since) > s.timeout+killGrace(s.timeout) {
 					p.kill("timeout")
 				}
 			}
 		}
 	}
 	return again
+}
+
+// killGrace is how long past its timeout a job may take to return before
+// its worker is killed: a job that honours its context needs a moment to
+// notice, longer on a busy machine. A quarter of the timeout, at least
+// 100 ms.
+func killGrace(timeout time.Duration) time.Duration {
+	return max(timeout/4, 100*time.Millisecond)
 }
 
 // lost handles the death of p while it ran chunk, whose first got results
