@@ -17,8 +17,8 @@ import (
 // ctx is cancelled, For starts no new chunk and returns ctx.Err(). For runs
 // on goroutines only: body works on the caller's memory.
 //
-// For over 1M tiny iterations costs about 0.5 ns an index above the body
-// (BenchmarkFor in bench/).
+// For over 1M square roots costs about 0.4 ns an index above a hand-split
+// loop, one goroutine per core (BenchmarkTiny in bench/).
 func For(ctx context.Context, n int, body func(lo, hi int), opts ...Option) error {
 	if body == nil {
 		return ErrNilFunc

@@ -16,8 +16,9 @@ import (
 // runs; Map returns all results (zero where a job failed) and the failures
 // joined. If ctx is cancelled Map stops dispatching and returns ctx.Err().
 //
-// On goroutines with automatic batching a job costs about 2 ns on top of
-// fn itself (BenchmarkMap in bench/).
+// On goroutines with automatic batching Map costs about 0.3 ns a job
+// beyond fn and the result slice: 9.7 ns a square root against 9.4 ns for
+// a hand-split loop that also makes its result (BenchmarkTiny in bench/).
 func Map[S Inputs[In], In, Out any](ctx context.Context, inputs S, fn func(context.Context, In) (Out, error), opts ...Option) ([]Out, error) {
 	e, err := newEngine[S](ctx, inputs, fn, fn, opts)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // Futures. Its worker count can change while it runs (SetWorkers), it
 // keeps statistics (Stats), and Close drains it. Create pools with NewPool.
 //
-// Submit costs about 1 µs a job on goroutines (BenchmarkSubmit in bench/):
+// Submit costs about 1 µs a job on goroutines (BenchmarkTiny in bench/):
 // for many tiny jobs use Map, which batches them.
 type Pool struct {
 	o     *options

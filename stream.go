@@ -20,8 +20,9 @@ import (
 // yields ctx.Err() and ends. A bad option or nil fn is yielded as the only
 // error.
 //
-// On goroutines a job costs about 10 ns on top of fn itself
-// (BenchmarkStream in bench/).
+// On goroutines a square root streamed in order costs about 11 ns a job in
+// all (BenchmarkTiny in bench/); over 10M generated inputs the live heap
+// stays near 14 MiB (BenchmarkStream10M).
 func Stream[S Inputs[In], In, Out any](ctx context.Context, inputs S, fn func(context.Context, In) (Out, error), opts ...Option) iter.Seq2[Out, error] {
 	return func(yield func(Out, error) bool) {
 		var zero Out
