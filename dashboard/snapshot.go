@@ -22,13 +22,13 @@ type Snapshot struct {
 	WorkerTTL Millis    `json:"worker_ttl_ms"`
 	Workers   []Worker  `json:"workers"`
 	Queues    []Queue   `json:"queues"`
-	Runs      []Run     `json:"runs"`      // newest first
-	Failures  []Failure `json:"failures"`  // newest first, at most MaxFailures
-	Stats     []Stat    `json:"stats"`     // per queue and task, since the source started
-	Totals    Totals    `json:"totals"`    // Stats added up
-	Rate      []Point   `json:"rate"`      // jobs finished per second, oldest first, one point a second
-	Problems  []string  `json:"problems"`  // what the source could not read, for the page to show
-	Since     time.Time `json:"since"`     // when the source started counting
+	Runs      []Run     `json:"runs"`     // newest first
+	Failures  []Failure `json:"failures"` // newest first, at most MaxFailures
+	Stats     []Stat    `json:"stats"`    // per queue and task, since the source started
+	Totals    Totals    `json:"totals"`   // Stats added up
+	Rate      []Point   `json:"rate"`     // jobs finished per second, oldest first, one point a second
+	Problems  []string  `json:"problems"` // what the source could not read, for the page to show
+	Since     time.Time `json:"since"`    // when the source started counting
 }
 
 // Millis is a duration that travels as whole milliseconds.
