@@ -28,7 +28,8 @@ type outcome struct {
 	errOut  *spool
 	skipped bool // never ran: --halt stopped new jobs
 	slot    int
-	recv    int64 // bytes of standard output
+	recv    int64  // bytes of standard output
+	host    string // the cluster worker that ran it; "" when local
 	err     error
 }
 

@@ -69,6 +69,7 @@ cat ... | par --pipe [options] [command [arguments]]
 --joblog FILE --resume --resume-failed --retries N --timeout S|N%
 --halt now|soon,fail|success|done=N|N%  --delay S  --dry-run  --results DIR
 --pipe --block SIZE  --tag --tagstring S  --line-buffer  -u  --bar --eta
+--cluster URL   Run the commands on par worker --allow-exec (secret: $PAR_SECRET)
 Subcommands: par server | par worker | par status
 `
 
@@ -78,6 +79,17 @@ func run(ctx context.Context, o *Options, stdin io.Reader, stdout, stderr io.Wri
 	r, err := newRunner(o, stdout, stderr, os.Getenv)
 	if err != nil {
 		return 0, err
+	}
+	if o.Cluster != "" && !o.DryRun {
+		rm, slots, err := connectCluster(ctx, o.Cluster)
+		if err != nil {
+			return 0, err
+		}
+		defer rm.close()
+		r.remote = rm
+		if o.Jobs == "" {
+			r.nJobs = slots
+		}
 	}
 	if o.JobLog != "" {
 		f, err := openJobLog(r, o)

@@ -52,6 +52,7 @@ type Options struct {
 	TmpDir       string
 	Repl         Replacements
 	Shuf         bool
+	Cluster      string // --cluster URL: run the commands on a par cluster
 
 	Command []string // the command words
 	Sources []Source // input sources from the command line
@@ -174,6 +175,7 @@ func specs(o *Options) []optSpec {
 		{[]string{"term-seq", "termseq"}, 1, str(&o.TermSeq)},
 		{[]string{"tmpdir", "tempdir"}, 1, str(&o.TmpDir)},
 		{[]string{"shuf"}, 0, flag(&o.Shuf)},
+		{[]string{"cluster"}, 1, str(&o.Cluster)},
 		{[]string{"replace", "i"}, 2, func(o *Options, v string) error {
 			if v == "" {
 				v = "{}"

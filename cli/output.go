@@ -51,7 +51,11 @@ func (r *runner) finish(res *result) error {
 		r.write(r.stderr, []byte(res.haltMsg))
 	}
 	if r.joblog != nil && !r.o.DryRun {
-		e := LogEntry{Seq: res.job.seq, Host: ":", Start: res.start, Runtime: res.dur,
+		host := ":"
+		if res.host != "" {
+			host = res.host
+		}
+		e := LogEntry{Seq: res.job.seq, Host: host, Start: res.start, Runtime: res.dur,
 			Send: int64(len(res.job.stdin)), Receive: res.recv, Exitval: res.exit,
 			Signal: res.signal, Command: res.cmd}
 		if _, err := io.WriteString(r.joblog, e.Format()); err != nil {

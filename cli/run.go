@@ -50,6 +50,7 @@ type runner struct {
 	med     remedian // run times of successful jobs, for --timeout N%
 	nextRun time.Time
 	prog    *progress
+	remote  *remote // --cluster: where the commands run
 }
 
 // newRunner checks the options that need checking before anything runs.
@@ -205,7 +206,11 @@ func (r *runner) runJob(ctx context.Context, j *job) (*result, error) {
 	var oc outcome
 	for a := 1; a <= attempts; a++ {
 		out, errOut := r.liveWriters(j)
-		oc = r.execOnce(r.jobCtx, j, slot, cmd, r.timeoutNow(), out, errOut)
+		if r.remote != nil {
+			oc = r.execRemote(r.jobCtx, j, slot, cmd, r.timeoutNow(), out, errOut)
+		} else {
+			oc = r.execOnce(r.jobCtx, j, slot, cmd, r.timeoutNow(), out, errOut)
+		}
 		flushLive(out, errOut)
 		if !oc.failed() || r.jobCtx.Err() != nil || a == attempts || r.stopping() {
 			break
