@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -12,9 +13,10 @@ import (
 )
 
 // benchCluster starts a server with par server's defaults (every write
-// fsynced) and n in-process workers running one batch at a time.
+// fsynced, unless PAR_BENCH_NOSYNC=1) and n in-process workers running one
+// batch at a time.
 func benchCluster(b *testing.B, workers int) *cluster.Client {
-	url := partest.StartServerWith(b, cluster.ServerConfig{DataDir: b.TempDir()})
+	url := partest.StartServerWith(b, cluster.ServerConfig{DataDir: b.TempDir(), NoSync: os.Getenv("PAR_BENCH_NOSYNC") == "1"})
 	partest.StartWorkers(b, url, workers, cluster.Jobs(1))
 	return connect(b, url)
 }
@@ -65,6 +67,42 @@ func BenchmarkRoundTrip(b *testing.B) {
 func BenchmarkCPUBound(b *testing.B) {
 	c := benchCluster(b, 2)
 	ctx := context.Background()
+	ds := make([]time.Duration, 100)
+	for i := range ds {
+		ds[i] = 5 * time.Millisecond
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := par.Map(ctx, ds, spinTask.Func(), par.On(c)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	serial := time.Duration(len(ds)*b.N) * 5 * time.Millisecond
+	b.ReportMetric(serial.Seconds()/b.Elapsed().Seconds(), "speedup")
+}
+
+// BenchmarkCPUBoundProcs is BenchmarkCPUBound over 2 worker processes (this
+// test binary serving the cluster), as par worker runs: the workers do not
+// share the driver's process.
+func BenchmarkCPUBoundProcs(b *testing.B) {
+	url := partest.StartServerWith(b, cluster.ServerConfig{DataDir: b.TempDir(), NoSync: os.Getenv("PAR_BENCH_NOSYNC") == "1"})
+	for range 2 {
+		startWorkerProc(b, url, 1)
+	}
+	c := connect(b, url)
+	ctx := context.Background()
+	// Wait until both workers are listed, so the session sizes its slots
+	// for them.
+	for {
+		ws, err := c.Workers(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ws) == 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	ds := make([]time.Duration, 100)
 	for i := range ds {
 		ds[i] = 5 * time.Millisecond

@@ -121,6 +121,13 @@ func (c *Client) Start(ctx context.Context, spec par.Spec) (par.Session, error) 
 		s.cancel()
 		return nil, fmt.Errorf("cluster: consuming results: %w", err)
 	}
+	// Workers also send results straight to the driver before storing
+	// them, which spares a round trip to the disk on the way back.
+	if s.live, err = c.nc.Subscribe(livePrefix+s.run, s.dispatchLive); err != nil {
+		s.cc.Stop()
+		s.cancel()
+		return nil, fmt.Errorf("cluster: consuming results: %w", err)
+	}
 	c.mu.Lock()
 	c.sessions[s] = struct{}{}
 	c.mu.Unlock()
@@ -165,6 +172,7 @@ type session struct {
 	jobsSubject    string
 	resultsSubject string
 	cc             jetstream.ConsumeContext
+	live           *nats.Subscription // results sent straight from workers
 	nextID         atomic.Uint64
 	abandoned      atomic.Bool // a batch was given up on before its results came
 	ctx            context.Context
@@ -428,9 +436,18 @@ func (s *session) republish(epoch int) {
 // dispatch hands a results message to the Exec waiting for it. The first
 // result for each job wins; later ones (from a batch that ran twice) and
 // results of batches nobody waits for are dropped.
-func (s *session) dispatch(msg jetstream.Msg) {
+func (s *session) dispatch(msg jetstream.Msg) { s.deliver(msg.Data(), seqOf(msg)) }
+
+// dispatchLive hands over results a worker sent straight to the driver
+// (see worker.answer), ahead of their stored copy.
+func (s *session) dispatchLive(msg *nats.Msg) { s.deliver(msg.Data, 0) }
+
+// deliver hands the results in data, stored at seq in the results stream
+// (0 when they came straight from the worker), to the Exec waiting for
+// them.
+func (s *session) deliver(data []byte, seq uint64) {
 	var rs wire.Results
-	if err := wire.Unmarshal(msg.Data(), &rs); err != nil {
+	if err := wire.Unmarshal(data, &rs); err != nil {
 		s.c.cfg.log.Warn("par cluster: dropping undecodable results", "run", s.run, "err", err)
 		return
 	}
@@ -442,7 +459,7 @@ func (s *session) dispatch(msg jetstream.Msg) {
 	defer s.mu.Unlock()
 	p := s.pending[rs.Batch]
 	if p == nil {
-		s.c.cfg.log.Debug("par cluster: results of a batch nobody waits for", "run", s.run, "batch", rs.Batch, "seq", seqOf(msg))
+		s.c.cfg.log.Debug("par cluster: results of a batch nobody waits for", "run", s.run, "batch", rs.Batch, "seq", seq)
 		return
 	}
 	for i := range rs.Results {
@@ -475,6 +492,7 @@ func (s *session) Close() error {
 	s.cancel()
 	s.bg.Wait()
 	s.cc.Stop()
+	_ = s.live.Unsubscribe()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error

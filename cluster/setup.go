@@ -12,7 +12,9 @@ import (
 
 // Names of what par keeps in JetStream. Jobs of queue Q for run R are
 // published on subject "par.jobs.Q.R", their results on "par.results.R",
-// and a run's cancellation on the core NATS subject "par.cancel.R".
+// and a run's cancellation on the core NATS subject "par.cancel.R". Workers
+// also send results on the core NATS subject "par.live.R", before storing
+// them, so that the driver need not wait for the disk.
 const (
 	JobsStream    = "PAR_JOBS"    // work-queue stream of batches
 	ResultsStream = "PAR_RESULTS" // results, one subject per run
@@ -25,6 +27,7 @@ const (
 	jobsPrefix    = "par.jobs."
 	resultsPrefix = "par.results."
 	cancelPrefix  = "par.cancel."
+	livePrefix    = "par.live."
 )
 
 // Settings are the JetStream parameters of a par cluster. They travel: the

@@ -155,6 +155,9 @@ func (w *worker) serve(ctx context.Context) error {
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 
+	// Listed before the first pull, so that a driver that got results from
+	// this worker finds it in the workers bucket.
+	w.register(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	hbDone := make(chan struct{})
 	wg.Go(func() { w.heartbeat(ctx, hbDone) })
@@ -319,6 +322,10 @@ func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, 
 			return err
 		}
 		msgID := fmt.Sprintf("%s.%d.%d.%d.%d", run, rs.Batch, seq, delivery, part)
+		// Straight to the driver first: it need not wait until the results
+		// are on disk. The stored copy is what counts when this one is
+		// lost, and the driver keeps the first result of each job.
+		_ = w.nc.Publish(livePrefix+run, data)
 		if _, err := publish(ctx, w.js, &nats.Msg{Subject: subject, Data: data}, msgID, w.cfg.log); err != nil {
 			return err
 		}
@@ -359,7 +366,6 @@ func (w *worker) heartbeat(ctx context.Context, done <-chan struct{}) {
 	every = max(every, 10*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	w.register(context.WithoutCancel(ctx))
 	for {
 		select {
 		case <-done:
