@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
@@ -347,5 +348,28 @@ func TestServe(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)
+	}
+}
+
+// The dashboard cannot import cluster (par server imports the dashboard),
+// so it mirrors the names and the worker record; this keeps them in step.
+func TestMirrorsCluster(t *testing.T) {
+	if cluster.JobsStream != "PAR_JOBS" || cluster.WorkersBucket != "PAR_WORKERS" {
+		t.Fatalf("cluster names %s and %s changed: update the dashboard's", cluster.JobsStream, cluster.WorkersBucket)
+	}
+	in := cluster.WorkerInfo{ID: "w", Host: "h", PID: 7, Queue: "q", Cores: 8, Slots: 4, Busy: 2, Jobs: 99,
+		Failed: 3, LastError: "e", Exec: true, Started: time.Unix(5, 0).UTC()}
+	data, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out dashboard.Worker
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := dashboard.Worker{ID: "w", Host: "h", PID: 7, Queue: "q", Cores: 8, Slots: 4, Busy: 2, Jobs: 99,
+		Failed: 3, LastError: "e", Exec: true, Started: time.Unix(5, 0).UTC(), Seen: out.Seen}
+	if out != want {
+		t.Fatalf("a worker record reads as %+v, want %+v", out, want)
 	}
 }
