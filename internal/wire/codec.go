@@ -71,6 +71,9 @@ func mustDecMode() cbor.DecMode {
 // be decoded on the far side is thus reported where it was produced.
 // Checking costs one extra pass over the encoded bytes.
 func Marshal(v any) ([]byte, error) {
+	if b, ok := marshalFast(v); ok {
+		return b, nil
+	}
 	b, err := encMode.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEncode, err)
@@ -96,6 +99,9 @@ func Marshal(v any) ([]byte, error) {
 // never matches io.EOF or io.ErrUnexpectedEOF, which Reader keeps for the
 // end of the stream. On error, v may have been partly written.
 func Unmarshal(data []byte, v any) error {
+	if unmarshalFast(data, v) {
+		return nil
+	}
 	if err := decMode.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrDecode, err)
 	}
