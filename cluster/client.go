@@ -89,12 +89,18 @@ func (c *Client) Close() error {
 // Start opens a session: one run, with its own id, whose batches travel
 // on the client's queue. It implements par.Backend.
 func (c *Client) Start(ctx context.Context, spec par.Spec) (par.Session, error) {
+	return c.start(ctx, spec, runLabel{total: -1})
+}
+
+func (c *Client) start(ctx context.Context, spec par.Spec, label runLabel) (par.Session, error) {
 	s := &session{
 		c:       c,
 		run:     nuid.Next(),
 		timeout: spec.Timeout,
 		pending: map[uint64]*pending{},
 		max:     c.nc.MaxPayload(),
+		label:   label,
+		host:    hostname(),
 	}
 	s.slots = c.cfg.slots
 	if s.slots == 0 {
@@ -167,6 +173,8 @@ type session struct {
 	c              *Client
 	run            string
 	timeout        time.Duration
+	label          runLabel // what the run's batches say about it
+	host           string   // this driver's host
 	slots          int
 	max            int64 // the server's max payload
 	jobsSubject    string
@@ -293,17 +301,18 @@ func (s *session) publish(ctx context.Context, b *par.Batch, p *pending) error {
 	p.id, p.data = id, data
 	s.pending[id] = p
 	s.mu.Unlock()
-	seq, err := s.send(ctx, data, s.run+"."+strconv.FormatUint(id, 10))
+	seq, err := s.send(ctx, data, b.Task, s.run+"."+strconv.FormatUint(id, 10))
 	s.mu.Lock()
 	p.seq = seq
 	s.mu.Unlock()
 	return err
 }
 
-// send publishes a batch message, retrying while the server is
+// send publishes a batch message of task, retrying while the server is
 // unreachable; the message id makes the retries harmless.
-func (s *session) send(ctx context.Context, data []byte, msgID string) (uint64, error) {
-	ack, err := publish(ctx, s.c.js, &nats.Msg{Subject: s.jobsSubject, Data: data}, msgID, s.c.cfg.log)
+func (s *session) send(ctx context.Context, data []byte, task, msgID string) (uint64, error) {
+	msg := &nats.Msg{Subject: s.jobsSubject, Data: data, Header: s.label.header(task, s.host)}
+	ack, err := publish(ctx, s.c.js, msg, msgID, s.c.cfg.log)
 	if err != nil {
 		return 0, err
 	}
@@ -419,7 +428,7 @@ func (s *session) republish(epoch int) {
 		old := p.seq
 		s.mu.Unlock()
 		_ = s.c.jobs.DeleteMsg(s.ctx, old)
-		seq, err := s.send(s.ctx, p.data, fmt.Sprintf("%s.%d.r%d", s.run, p.id, epoch))
+		seq, err := s.send(s.ctx, p.data, p.b.Task, fmt.Sprintf("%s.%d.r%d", s.run, p.id, epoch))
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
@@ -496,6 +505,7 @@ func (s *session) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error
+	s.publishEnded()
 	if s.abandoned.Load() {
 		_ = s.c.nc.Publish(cancelPrefix+s.run, nil)
 		if err := s.c.jobs.Purge(ctx, jetstream.WithPurgeSubject(s.jobsSubject)); err != nil {
@@ -511,19 +521,20 @@ func (s *session) Close() error {
 // WorkerInfo is what a live worker publishes about itself in the
 // PAR_WORKERS bucket, every WorkerTTL/3.
 type WorkerInfo struct {
-	ID        string    `json:"id"`
-	Host      string    `json:"host"`
-	PID       int       `json:"pid"`
-	Queue     string    `json:"queue"`
-	Cores     int       `json:"cores"`
-	Slots     int       `json:"slots"`      // batches it runs at once
-	Busy      int       `json:"busy"`       // batches running now
-	Jobs      int64     `json:"jobs"`       // jobs done, failed ones included
-	Failed    int64     `json:"failed"`     // jobs that failed
-	LastError string    `json:"last_error"` // the latest failure, for status
-	Exec      bool      `json:"exec"`       // runs shell commands
-	Started   time.Time `json:"started"`
-	Seen      time.Time `json:"seen"`
+	ID          string    `json:"id"`
+	Host        string    `json:"host"`
+	PID         int       `json:"pid"`
+	Queue       string    `json:"queue"`
+	Cores       int       `json:"cores"`
+	Slots       int       `json:"slots"`        // batches it runs at once
+	Busy        int       `json:"busy"`         // batches running now
+	RunningJobs int       `json:"running_jobs"` // jobs of the batches running now
+	Jobs        int64     `json:"jobs"`         // jobs done, failed ones included
+	Failed      int64     `json:"failed"`       // jobs that failed
+	LastError   string    `json:"last_error"`   // the latest failure, for status
+	Exec        bool      `json:"exec"`         // runs shell commands
+	Started     time.Time `json:"started"`
+	Seen        time.Time `json:"seen"`
 }
 
 func listWorkers(ctx context.Context, js jetstream.JetStream) ([]WorkerInfo, error) {

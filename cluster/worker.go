@@ -63,6 +63,7 @@ type worker struct {
 	maxOut  int // largest results message
 
 	busy   atomic.Int64
+	inJobs atomic.Int64 // jobs of the running batches
 	jobs   atomic.Int64
 	failed atomic.Int64
 
@@ -267,8 +268,10 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, b *wire.Batch) (wir
 	w.running[r] = struct{}{}
 	w.mu.Unlock()
 	w.busy.Add(1)
+	w.inJobs.Add(int64(b.Len()))
 	defer func() {
 		w.busy.Add(-1)
+		w.inJobs.Add(-int64(b.Len()))
 		w.mu.Lock()
 		delete(w.running, r)
 		w.mu.Unlock()
@@ -326,7 +329,9 @@ func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, 
 		// are on disk. The stored copy is what counts when this one is
 		// lost, and the driver keeps the first result of each job.
 		_ = w.nc.Publish(livePrefix+run, data)
-		if _, err := publish(ctx, w.js, &nats.Msg{Subject: subject, Data: data}, msgID, w.cfg.log); err != nil {
+		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+		msg.Header.Set(HeaderDelivery, strconv.FormatUint(delivery, 10))
+		if _, err := publish(ctx, w.js, msg, msgID, w.cfg.log); err != nil {
 			return err
 		}
 	}
@@ -400,6 +405,7 @@ func (w *worker) kvTTL(ctx context.Context) time.Duration {
 func (w *worker) register(ctx context.Context) {
 	info := w.info
 	info.Busy = int(w.busy.Load())
+	info.RunningJobs = int(w.inJobs.Load())
 	info.Jobs = w.jobs.Load()
 	info.Failed = w.failed.Load()
 	w.mu.Lock()
