@@ -282,7 +282,9 @@ func TestPrimesWorker(t *testing.T) {
 	ctx, stop := context.WithCancel(testCtx(t))
 	done := make(chan int)
 	var errs syncBuffer
-	go func() { done <- run(ctx, []string{"-worker", "-cluster", url, "-name", "w9", "-jobs", "1"}, &bytes.Buffer{}, &errs) }()
+	go func() {
+		done <- run(ctx, []string{"-worker", "-cluster", url, "-name", "w9", "-jobs", "1"}, &bytes.Buffer{}, &errs)
+	}()
 
 	c, err := cluster.Connect(url)
 	if err != nil {
