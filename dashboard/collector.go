@@ -44,11 +44,11 @@ func watch(nc *nats.Conn, every time.Duration) (*Collector, error) {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 	c := &Collector{nc: nc, js: js, t: newTracker(time.Now()), every: every}
-	// Both subjects feed one channel, so that a batch is always counted
+	// The subjects feed one channel, so that a batch is always counted
 	// before its results: the server sends them to this connection in the
 	// order they happened, and separate handlers would lose that order.
 	msgs := make(chan *nats.Msg, msgBuffer)
-	for _, subject := range []string{jobsPrefix + ">", resultsPrefix + ">"} {
+	for _, subject := range []string{jobsPrefix + ">", resultsPrefix + ">", endedPrefix + "*"} {
 		sub, err := nc.ChanSubscribe(subject, msgs)
 		if err != nil {
 			c.unsubscribe()
@@ -110,10 +110,13 @@ func (c *Collector) consume(ctx context.Context, msgs <-chan *nats.Msg) {
 			if len(msgs) >= cap(msgs)-1 {
 				c.behind.Store(true)
 			}
-			if strings.HasPrefix(m.Subject, jobsPrefix) {
+			switch {
+			case strings.HasPrefix(m.Subject, jobsPrefix):
 				c.t.batch(m.Subject, m.Header, m.Data, time.Now())
-			} else {
-				c.t.results(m.Subject, m.Data, time.Now())
+			case strings.HasPrefix(m.Subject, endedPrefix):
+				c.t.ended(m.Subject, m.Data, time.Now())
+			default:
+				c.t.results(m.Subject, m.Header, m.Data, time.Now())
 			}
 		}
 	}

@@ -2,28 +2,18 @@ package dashboard_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
-
-	"github.com/par-project/par"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// xssText is the error text of job 7 of checkTask: it must show as text.
+// xssText is an error text that would run as a script if the page
+// inserted it as markup: it must show as text.
 const xssText = "<script>alert(1)</script>"
-
-// checkTask doubles x, and fails job 7 with an error text that would run
-// as a script if the page inserted it as markup.
-var checkTask = par.Register("dashboard-test.check", func(_ context.Context, x int) (int, error) {
-	if x == 7 {
-		return 0, errors.New(xssText)
-	}
-	return 2 * x, nil
-})
 
 func testCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -47,4 +37,28 @@ func eventually(ctx context.Context, f func() error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// find returns the metric of family name whose labels include want.
+func find(t *testing.T, mfs map[string]*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
+	t.Helper()
+	mf := mfs[name]
+	if mf == nil {
+		t.Fatalf("no metric %s", name)
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if have[k] != v {
+				continue next
+			}
+		}
+		return m
+	}
+	t.Fatalf("no metric %s with labels %v", name, want)
+	return nil
 }

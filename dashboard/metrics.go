@@ -18,6 +18,7 @@ var (
 	descErr = prometheus.NewDesc("par_jobs_failed_total", "Jobs that failed.", lblQT, nil)
 	descRet = prometheus.NewDesc("par_jobs_retried_total", "Jobs published again by a driver's retries.", lblQT, nil)
 	descRer = prometheus.NewDesc("par_jobs_rerun_total", "Results that came a second time, after a batch was handed to another worker.", lblQT, nil)
+	descRdl = prometheus.NewDesc("par_jobs_redelivered_total", "Results of batches handed out more than once (their first worker was lost or stopped).", lblQT, nil)
 	descDur = prometheus.NewDesc("par_job_duration_seconds", "Job run time on the worker (the mean over its batch).", lblQT, nil)
 	descWrk = prometheus.NewDesc("par_workers_alive", "Workers whose heartbeat is fresh.", lblQ, nil)
 	descSlt = prometheus.NewDesc("par_worker_slots", "Batches the live workers can run at once.", lblQ, nil)
@@ -30,7 +31,7 @@ var (
 )
 
 func (metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSub, descOK, descErr, descRet, descRer, descDur, descWrk, descSlt,
+	for _, d := range []*prometheus.Desc{descSub, descOK, descErr, descRet, descRer, descRdl, descDur, descWrk, descSlt,
 		descPnd, descFly, descRed, descWat, descRun, descUp} {
 		ch <- d
 	}
@@ -47,7 +48,7 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 1)
 	for _, st := range s.Stats {
 		for d, v := range map[*prometheus.Desc]int64{descSub: st.Submitted, descOK: st.Done, descErr: st.Failed,
-			descRet: st.Retried, descRer: st.Rerun} {
+			descRet: st.Retried, descRer: st.Rerun, descRdl: st.Redelivered} {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), st.Queue, st.Task)
 		}
 		h := st.Duration

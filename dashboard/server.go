@@ -294,6 +294,12 @@ func Serve(ctx context.Context, ln net.Listener, nc *nats.Conn, opts ...Option) 
 		ln.Close()
 		return err
 	}
+	return d.Serve(ctx, ln)
+}
+
+// Serve serves d on ln until ctx ends, then closes d and ln and returns
+// nil (or the error that stopped it sooner).
+func (d *Dashboard) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -306,7 +312,7 @@ func Serve(ctx context.Context, ln net.Listener, nc *nats.Conn, opts ...Option) 
 	d.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	<-errc
 	return err
 }

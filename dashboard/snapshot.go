@@ -40,20 +40,22 @@ func MillisOf(d time.Duration) Millis { return Millis(d.Milliseconds()) }
 // Worker is a live worker, as it last described itself in the PAR_WORKERS
 // bucket.
 type Worker struct {
-	ID        string    `json:"id"`
-	Host      string    `json:"host"`
-	PID       int       `json:"pid"`
-	Queue     string    `json:"queue"`
-	Cores     int       `json:"cores"`
-	Slots     int       `json:"slots"`  // batches it runs at once
-	Busy      int       `json:"busy"`   // batches running at its last heartbeat
-	Jobs      int64     `json:"jobs"`   // jobs it finished, failed ones included
-	Failed    int64     `json:"failed"` // jobs that failed on it
-	LastError string    `json:"last_error"`
-	Exec      bool      `json:"exec"`
-	Started   time.Time `json:"started"`
-	Seen      time.Time `json:"seen"`   // its last heartbeat, by the server's clock
-	Age       Millis    `json:"age_ms"` // since Seen
+	ID    string `json:"id"`
+	Host  string `json:"host"`
+	PID   int    `json:"pid"`
+	Queue string `json:"queue"`
+	Cores int    `json:"cores"`
+	Slots int    `json:"slots"` // batches it runs at once
+	Busy  int    `json:"busy"`  // batches running at its last heartbeat
+	// RunningJobs are the jobs of those batches.
+	RunningJobs int       `json:"running_jobs"`
+	Jobs        int64     `json:"jobs"`   // jobs it finished, failed ones included
+	Failed      int64     `json:"failed"` // jobs that failed on it
+	LastError   string    `json:"last_error"`
+	Exec        bool      `json:"exec"`
+	Started     time.Time `json:"started"`
+	Seen        time.Time `json:"seen"`   // its last heartbeat, by the server's clock
+	Age         Millis    `json:"age_ms"` // since Seen
 	// Stale is set when no heartbeat came for two thirds of the worker
 	// TTL: the worker is probably gone, and its entry expires at the TTL.
 	Stale bool `json:"stale"`
@@ -74,7 +76,7 @@ type Queue struct {
 const (
 	RunRunning   = "running"   // jobs are pending
 	RunDone      = "done"      // every job submitted so far has a result
-	RunWithdrawn = "withdrawn" // jobs are pending but none is queued: the driver gave up
+	RunWithdrawn = "withdrawn" // the driver gave up on jobs still pending (or none is queued any more)
 )
 
 // Run is a driver's run (a Map, Stream or Pool session) as seen from its
@@ -97,6 +99,12 @@ type Run struct {
 	Pending   int64 `json:"pending"` // submitted, no result yet
 	Retried   int64 `json:"retried"` // submitted again after a failure
 	Rerun     int64 `json:"rerun"`   // results that came twice
+	// Redelivered counts results of batches handed out more than once,
+	// because their first worker was lost or stopped.
+	Redelivered int64 `json:"redelivered"`
+	// Ended is set when the driver said it is done with the run: every
+	// result it waited for came, or it gave up (then the run is withdrawn).
+	Ended bool `json:"ended"`
 	// QueuedBatches are the run's batches in PAR_JOBS: waiting or running.
 	QueuedBatches uint64 `json:"queued_batches"`
 
@@ -125,14 +133,16 @@ type Failure struct {
 
 // Stat counts the jobs of one task on one queue.
 type Stat struct {
-	Queue     string    `json:"queue"`
-	Task      string    `json:"task"`
-	Submitted int64     `json:"submitted"`
-	Done      int64     `json:"done"`
-	Failed    int64     `json:"failed"`
-	Retried   int64     `json:"retried"`
-	Rerun     int64     `json:"rerun"`
-	Duration  Histogram `json:"duration"`
+	Queue     string `json:"queue"`
+	Task      string `json:"task"`
+	Submitted int64  `json:"submitted"`
+	Done      int64  `json:"done"`
+	Failed    int64  `json:"failed"`
+	Retried   int64  `json:"retried"`
+	Rerun     int64  `json:"rerun"`
+	// Redelivered counts results of batches handed out more than once.
+	Redelivered int64     `json:"redelivered"`
+	Duration    Histogram `json:"duration"`
 }
 
 // Totals adds up Stats.
@@ -142,6 +152,8 @@ type Totals struct {
 	Failed    int64 `json:"failed"`
 	Retried   int64 `json:"retried"`
 	Rerun     int64 `json:"rerun"`
+	// Redelivered counts results of batches handed out more than once.
+	Redelivered int64 `json:"redelivered"`
 }
 
 // Histogram counts job durations in seconds. Counts[i] is the number of

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,13 +21,16 @@ const (
 	workersBucket = "PAR_WORKERS"
 	jobsPrefix    = "par.jobs."    // par.jobs.<queue>.<run>
 	resultsPrefix = "par.results." // par.results.<run>
+	endedPrefix   = "par.ended."   // par.ended.<run>: the driver is done, JSON {"cancelled": bool}
 )
 
-// Headers a driver may set on its batches to name its run.
+// Headers a driver may set on its batches to name its run, and a worker
+// on its results.
 const (
-	HeaderName  = "Par-Name"  // the run's name, for people
-	HeaderHost  = "Par-Host"  // the host the driver runs on
-	HeaderTotal = "Par-Total" // the run's job count, when known
+	HeaderName     = "Par-Name"     // the run's name, for people
+	HeaderHost     = "Par-Host"     // the host the driver runs on
+	HeaderTotal    = "Par-Total"    // the run's job count, when known
+	HeaderDelivery = "Par-Delivery" // on results: how often their batch was handed out
 )
 
 const (
@@ -63,6 +67,7 @@ type statKey struct{ queue, task string }
 
 type statState struct {
 	submitted, done, failed, retried, rerun int64
+	redelivered                             int64
 	counts                                  []uint64 // per bound, plus one for +Inf
 	sum                                     float64
 }
@@ -80,8 +85,11 @@ type runState struct {
 	submitted, done int64
 	failed, retried int64
 	rerun           int64
+	redelivered     int64
 	started, last   time.Time
 	partial         bool
+	ended           bool // the driver said it is done with the run
+	cancelled       bool // … and gave up on some of its jobs
 	batches         map[uint64]*batchState
 	finished        map[uint64]string // batches with every result in → task
 	samples         []sample          // (time, finished jobs), one per poll
@@ -205,8 +213,8 @@ func (t *tracker) batch(subject string, h nats.Header, data []byte, now time.Tim
 	}
 }
 
-// results counts a results message a worker published.
-func (t *tracker) results(subject string, data []byte, now time.Time) {
+// results counts a results message a worker published, with headers h.
+func (t *tracker) results(subject string, h nats.Header, data []byte, now time.Time) {
 	runID, ok := splitResults(subject)
 	if !ok {
 		return
@@ -236,6 +244,12 @@ func (t *tracker) results(subject string, data []byte, now time.Time) {
 			return
 		}
 		r.partial = true // a batch published before we started
+	}
+	redelivered := false
+	if h != nil {
+		if n, err := strconv.ParseUint(h.Get(HeaderDelivery), 10, 64); err == nil && n > 1 {
+			redelivered = true
+		}
 	}
 	sec := &t.secs[slot(now.Unix())]
 	if sec.T != now.Unix() {
@@ -268,6 +282,10 @@ func (t *tracker) results(subject string, data []byte, now time.Time) {
 			bs.left--
 		}
 		s := t.stat(queue, task)
+		if redelivered {
+			r.redelivered++
+			s.redelivered++
+		}
 		if res.Err != nil {
 			r.failed++
 			s.failed++
@@ -290,6 +308,31 @@ func (t *tracker) results(subject string, data []byte, now time.Time) {
 		delete(r.batches, rs.Batch)
 		r.finished[rs.Batch] = bs.task
 	}
+}
+
+// ended records that a run's driver is done with it.
+func (t *tracker) ended(subject string, data []byte, now time.Time) {
+	runID, ok := strings.CutPrefix(subject, endedPrefix)
+	if !ok || runID == "" || strings.Contains(runID, ".") {
+		return
+	}
+	var e struct {
+		Cancelled bool `json:"cancelled"`
+	}
+	if len(data) > 0 && json.Unmarshal(data, &e) != nil {
+		t.mu.Lock()
+		t.bad++
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.runs[runID]
+	if r == nil {
+		return // a run that published nothing we saw
+	}
+	r.ended, r.cancelled = true, e.Cancelled
+	r.last = now
 }
 
 // slot returns the place of Unix second sec in tracker.secs.

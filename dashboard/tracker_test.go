@@ -41,16 +41,16 @@ func TestTrackerCountsRuns(t *testing.T) {
 
 	t1 := t0.Add(time.Second)
 	ok := func(ix int64) wire.Result { return wire.Result{Index: ix, Output: []byte{1}, Nanos: 2e6} }
-	tr.results("par.results.r1", mustMarshal(t, &wire.Results{Batch: 1, Worker: "w1", Results: []wire.Result{
+	tr.results("par.results.r1", nil, mustMarshal(t, &wire.Results{Batch: 1, Worker: "w1", Results: []wire.Result{
 		ok(0), ok(1), {Index: 2, Err: &wire.Error{Kind: wire.KindJob, Msg: "<b>bad</b> " + strings.Repeat("x", 3*MaxErrorLen)}, Nanos: 1e6},
 	}}), t1)
 	// Batch 1 again, from a worker that took it over: a rerun.
-	tr.results("par.results.r1", mustMarshal(t, &wire.Results{Batch: 1, Worker: "w2", Results: []wire.Result{ok(0)}}), t1)
-	tr.results("par.results.r1", mustMarshal(t, &wire.Results{Batch: 2, Worker: "w2", Results: []wire.Result{ok(9)}}), t1)
+	tr.results("par.results.r1", nil, mustMarshal(t, &wire.Results{Batch: 1, Worker: "w2", Results: []wire.Result{ok(0)}}), t1)
+	tr.results("par.results.r1", nil, mustMarshal(t, &wire.Results{Batch: 2, Worker: "w2", Results: []wire.Result{ok(9)}}), t1)
 	// Results of a run that started before the tracker.
-	tr.results("par.results.old", mustMarshal(t, &wire.Results{Batch: 4, Worker: "w2", Results: []wire.Result{ok(0)}}), t1)
+	tr.results("par.results.old", nil, mustMarshal(t, &wire.Results{Batch: 4, Worker: "w2", Results: []wire.Result{ok(0)}}), t1)
 	// Junk is counted as a problem, not a panic.
-	tr.results("par.results.r1", []byte{0xff}, t1)
+	tr.results("par.results.r1", nil, []byte{0xff}, t1)
 	tr.batch("par.jobs.q.r1", nil, []byte{0x01}, t1)
 
 	tr.polled([]Queue{{Name: "q", Pending: 1}}, map[string]uint64{"r1": 1}, 15*time.Second, t1)
@@ -106,7 +106,7 @@ func TestTrackerCountsRuns(t *testing.T) {
 	}
 
 	// The last job comes in: the run is done, with its rate and no ETA left.
-	tr.results("par.results.r1", mustMarshal(t, &wire.Results{Batch: 2, Worker: "w2", Results: []wire.Result{ok(3)}}), t1)
+	tr.results("par.results.r1", nil, mustMarshal(t, &wire.Results{Batch: 2, Worker: "w2", Results: []wire.Result{ok(3)}}), t1)
 	tr.polled(nil, map[string]uint64{}, 0, t1.Add(time.Second))
 	s = tr.snapshot(t1.Add(time.Second))
 	if r := s.Runs[len(s.Runs)-1]; r.ID != "r1" || r.State != RunDone || r.Pending != 0 || r.ETA != 0 {
@@ -125,7 +125,7 @@ func TestTrackerKeepsTheLastFailures(t *testing.T) {
 	n := MaxFailures + 7
 	tr.batch("par.jobs.q.r", nil, mustMarshal(t, &wire.Batch{ID: 1, Task: "f", Inputs: inputs(n), Attempt: 1}), t0)
 	for i := range n {
-		tr.results("par.results.r", mustMarshal(t, &wire.Results{Batch: 1, Results: []wire.Result{
+		tr.results("par.results.r", nil, mustMarshal(t, &wire.Results{Batch: 1, Results: []wire.Result{
 			{Index: int64(i), Err: &wire.Error{Kind: wire.KindJob, Msg: "e"}},
 		}}), t0)
 	}
@@ -145,19 +145,61 @@ func TestTrackerWithdrawnRun(t *testing.T) {
 	}
 }
 
+func TestTrackerEndedAndRedelivered(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	tr := newTracker(t0)
+	tr.batch("par.jobs.q.a", nil, mustMarshal(t, &wire.Batch{ID: 1, Task: "f", Inputs: inputs(2), Attempt: 1}), t0)
+	tr.batch("par.jobs.q.b", nil, mustMarshal(t, &wire.Batch{ID: 1, Task: "f", Inputs: inputs(2), Attempt: 1}), t0)
+	// Run a: its batch's first worker was lost, the second delivery
+	// answered; then the driver ended the run.
+	second := nats.Header{}
+	second.Set(HeaderDelivery, "2")
+	tr.results("par.results.a", second, mustMarshal(t, &wire.Results{Batch: 1, Worker: "w2", Results: []wire.Result{
+		{Index: 0, Output: []byte{1}}, {Index: 1, Output: []byte{1}},
+	}}), t0)
+	tr.ended("par.ended.a", []byte(`{"cancelled":false}`), t0)
+	// Run b: the driver gave up before any result came.
+	tr.ended("par.ended.b", []byte(`{"cancelled":true}`), t0)
+	// Junk and runs never seen change nothing but the count of bad messages.
+	tr.ended("par.ended.zzz", nil, t0)
+	tr.ended("par.ended.a", []byte("{"), t0)
+	tr.ended("par.ended.a.b", nil, t0)
+
+	s := tr.snapshot(t0)
+	got := map[string]Run{}
+	for _, r := range s.Runs {
+		got[r.ID] = r
+	}
+	if a := got["a"]; a.State != RunDone || !a.Ended || a.Redelivered != 2 || a.Done != 2 {
+		t.Errorf("run a = %+v, want done, ended, 2 redelivered", a)
+	}
+	if b := got["b"]; b.State != RunWithdrawn || !b.Ended || b.Pending != 2 {
+		t.Errorf("run b = %+v, want withdrawn at once, ended, 2 pending", b)
+	}
+	if s.Totals.Redelivered != 2 {
+		t.Errorf("totals = %+v, want 2 redelivered", s.Totals)
+	}
+	if len(got) != 2 || len(s.Problems) != 1 || !strings.Contains(s.Problems[0], "1 messages did not decode") {
+		t.Errorf("runs %v, problems %q", got, s.Problems)
+	}
+}
+
 // FuzzTracker feeds the tracker messages as a hostile publisher could: it
 // must not panic, whatever arrives.
 func FuzzTracker(f *testing.F) {
 	f.Add([]byte{}, mustMarshal(f, &wire.Batch{ID: 1, Task: "t", Inputs: inputs(2), Attempt: 1}),
 		mustMarshal(f, &wire.Results{Batch: 1, Results: []wire.Result{{Index: 1, Output: []byte{1}}}}))
-	f.Add([]byte{}, mustMarshal(f, &wire.Batch{ID: 1, Task: "t", Indexes: []int64{5, 2}, Inputs: inputs(2), Attempt: 3}),
+	f.Add([]byte(`{"cancelled":true}`), mustMarshal(f, &wire.Batch{ID: 1, Task: "t", Indexes: []int64{5, 2}, Inputs: inputs(2), Attempt: 3}),
 		mustMarshal(f, &wire.Results{Batch: 1, Results: []wire.Result{{Index: 2, Err: &wire.Error{Kind: "x"}, Nanos: 1 << 62}}}))
-	f.Fuzz(func(t *testing.T, _ []byte, batch, results []byte) {
+	f.Fuzz(func(t *testing.T, ended []byte, batch, results []byte) {
 		tr := newTracker(time.Unix(0, 0))
 		now := time.Unix(100, 0)
+		h := nats.Header{}
+		h.Set(HeaderDelivery, string(ended))
 		tr.batch("par.jobs.q.r", nil, batch, now)
-		tr.results("par.results.r", results, now)
-		tr.results("par.results.r", results, now)
+		tr.results("par.results.r", h, results, now)
+		tr.results("par.results.r", nil, results, now)
+		tr.ended("par.ended.r", ended, now)
 		tr.polled(nil, nil, time.Second, now)
 		s := tr.snapshot(now)
 		for _, r := range s.Runs {

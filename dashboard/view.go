@@ -42,7 +42,7 @@ func (t *tracker) snapshot(now time.Time) *Snapshot {
 		run := Run{
 			ID: r.id, Queue: r.queue, Tasks: slices.Clone(r.tasks), Name: r.name, Host: r.host, Total: r.total,
 			Submitted: r.submitted, Done: r.done, Failed: r.failed, Pending: r.pending(),
-			Retried: r.retried, Rerun: r.rerun, QueuedBatches: t.queued[r.id],
+			Retried: r.retried, Rerun: r.rerun, Redelivered: r.redelivered, Ended: r.ended, QueuedBatches: t.queued[r.id],
 			Started: r.started, Last: r.last, Partial: r.partial, ETA: -1,
 		}
 		if run.Tasks == nil {
@@ -51,6 +51,8 @@ func (t *tracker) snapshot(now time.Time) *Snapshot {
 		switch {
 		case run.Pending == 0 && len(r.batches) == 0:
 			run.State = RunDone
+		case r.cancelled:
+			run.State = RunWithdrawn
 		case run.QueuedBatches == 0 && now.Sub(r.last) > 5*time.Second:
 			run.State = RunWithdrawn
 		default:
@@ -87,12 +89,13 @@ func (t *tracker) snapshot(now time.Time) *Snapshot {
 		}
 		h.Count = c + st.counts[len(durationBounds)]
 		s.Stats = append(s.Stats, Stat{Queue: k.queue, Task: k.task, Submitted: st.submitted, Done: st.done,
-			Failed: st.failed, Retried: st.retried, Rerun: st.rerun, Duration: h})
+			Failed: st.failed, Retried: st.retried, Rerun: st.rerun, Redelivered: st.redelivered, Duration: h})
 		s.Totals.Submitted += st.submitted
 		s.Totals.Done += st.done
 		s.Totals.Failed += st.failed
 		s.Totals.Retried += st.retried
 		s.Totals.Rerun += st.rerun
+		s.Totals.Redelivered += st.redelivered
 	}
 	slices.SortFunc(s.Stats, func(a, b Stat) int { return cmp.Or(cmp.Compare(a.Queue, b.Queue), cmp.Compare(a.Task, b.Task)) })
 	// Throughput over the last shownSecs whole seconds.

@@ -68,14 +68,14 @@
 
   function workers(s) {
     const rows = s.workers.map(function (w) {
-      const tr = row([w.id, w.host, w.queue, num(w.cores), w.busy + " / " + w.slots, num(w.jobs),
+      const tr = row([w.id, w.host, w.queue, num(w.cores), num(w.running_jobs || 0), w.busy + " / " + w.slots, num(w.jobs),
         num(w.failed), ago(w.age_ms), { text: w.last_error, cls: "error" }], w.stale ? "worker stale" : "worker");
       tr.dataset.worker = w.id;
       return tr;
     });
     const live = s.workers.filter(function (w) { return !w.stale; }).length;
     $("#workercount").textContent = live + " live" + (live < s.workers.length ? ", " + (s.workers.length - live) + " silent" : "");
-    fill($("#workers tbody"), rows, "no worker", 9);
+    fill($("#workers tbody"), rows, "no worker", 10);
   }
 
   function bar(r) {

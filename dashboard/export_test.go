@@ -1,0 +1,4 @@
+package dashboard
+
+// EndedPrefix is endedPrefix, for the test that compares it with cluster's.
+const EndedPrefix = endedPrefix
