@@ -10,9 +10,9 @@ import (
 // cluster backend (package cluster) run them elsewhere and are chosen with
 // On. Backends implement this interface; par never imports them.
 //
-// A backend that runs jobs outside this process receives each job as a
-// registered task name and the job's input encoded as CBOR (see Register and
-// ExecTask), and returns the encoded results.
+// A backend that runs jobs outside this process receives a batch as a
+// registered task name and the jobs' inputs encoded as one CBOR array (see
+// Register and ExecBatch), and returns the results as one CBOR array.
 type Backend interface {
 	// Start opens a session: a set of worker slots for one call of Map,
 	// ForEach or Stream, or for the life of a Pool. Backends that own
@@ -31,7 +31,7 @@ type Spec struct {
 type Session interface {
 	// Slots reports how many batches may be in Exec at once.
 	Slots() int
-	// Exec runs every job of b and fills b.Outputs and b.Errs. It returns an
+	// Exec runs every job of b and fills b.Output and b.Errs. It returns an
 	// error only when the batch could not be run at all; b's jobs then fail
 	// with that error. A job whose worker was lost fails with a
 	// *WorkerLostError so that par can retry it.
@@ -53,20 +53,32 @@ type BatchTargeter interface {
 	BatchTarget() time.Duration
 }
 
-// A Batch is a group of jobs of one task handed to a worker at once.
+// A Batch is a group of jobs of one task handed to a worker at once. Its
+// inputs and results travel packed, each as one CBOR array (RFC 8949): a
+// batch of a thousand tiny jobs is one buffer to write, not a thousand.
+// internal/wire's SplitArray and JoinArray convert to and from one buffer
+// per job when a backend needs to split a batch.
 type Batch struct {
-	Task    string   // registered task name
-	Indexes []int    // each job's index in the run
-	Inputs  [][]byte // each job's input, CBOR-encoded
-	Attempt int      // 1 for the first try, 2 for the first retry, …
+	Task    string // registered task name
+	Indexes []int  // each job's index in the run
+	Input   []byte // the jobs' inputs: a CBOR array, item k is job k's
+	Attempt int    // 1 for the first try, 2 for the first retry, …
 
-	// Filled by Exec, one entry per job.
-	Outputs [][]byte // each job's result, CBOR-encoded
-	Errs    []error  // nil where the job succeeded
+	// Filled by Exec.
+	Output []byte  // a CBOR array with one item per job: its result, any value where it failed
+	Errs   []error // nil when every job succeeded; else one per job, nil where it succeeded
 }
 
 // Len returns the number of jobs in b.
-func (b *Batch) Len() int { return len(b.Inputs) }
+func (b *Batch) Len() int { return len(b.Indexes) }
+
+// Err returns the error of job k, nil if it succeeded.
+func (b *Batch) Err(k int) error {
+	if k < len(b.Errs) {
+		return b.Errs[k]
+	}
+	return nil
+}
 
 // Goroutines returns the default backend: jobs run on goroutines in this
 // process. Its sessions run plain funcs directly; given a Batch they run the
@@ -91,11 +103,9 @@ func (s *goSession) Close() error { return nil }
 // Exec runs b's jobs one after another on the calling goroutine, decoding
 // the inputs and encoding the results through the task registry.
 func (s *goSession) Exec(ctx context.Context, b *Batch) error {
-	if _, err := lookupTask(b.Task); err != nil {
-		return err
-	}
-	b.Outputs, b.Errs = ExecTasks(ctx, b.Task, b.Inputs, s.timeout, nil)
-	return nil
+	var err error
+	b.Output, b.Errs, err = ExecBatch(ctx, b.Task, b.Input, s.timeout, nil)
+	return err
 }
 
 func isLocal(s Session) bool {

@@ -16,6 +16,12 @@ var (
 	sqrtTask = par.Register("par_test.sqrt", func(_ context.Context, x float64) (float64, error) {
 		return math.Sqrt(x), nil
 	})
+	rootTask = par.Register("par_test.root", func(_ context.Context, x float64) (float64, error) {
+		if x < 0 {
+			return -1, errors.New("negative")
+		}
+		return math.Sqrt(x), nil
+	})
 	panicTask = par.Register("par_test.panic", func(_ context.Context, s string) (string, error) {
 		panic(s)
 	})
@@ -51,7 +57,9 @@ func (s *encodedSession) Exec(ctx context.Context, batch *par.Batch) error {
 	for i, idx := range batch.Indexes {
 		if s.b.lost[idx] > 0 {
 			s.b.lost[idx]--
-			batch.Outputs[i] = nil
+			if batch.Errs == nil {
+				batch.Errs = make([]error, batch.Len())
+			}
 			batch.Errs[i] = &par.WorkerLostError{Worker: "w1", ExitCode: -1, Signal: "killed"}
 		}
 	}
@@ -183,5 +191,42 @@ func TestExecTasksDecodesAndEncodesABatch(t *testing.T) {
 	_, errs = par.ExecTasks(context.Background(), "nobody", good, 0, nil)
 	if !errors.Is(errs[0], par.ErrUnknownTask) || !errors.Is(errs[1], par.ErrUnknownTask) {
 		t.Fatalf("unknown task: %v", errs)
+	}
+}
+
+func TestExecBatchRunsAnArray(t *testing.T) {
+	ctx := context.Background()
+	in, _ := wire.Marshal([]float64{4, 9, -1, 16})
+	out, errs, err := par.ExecBatch(ctx, rootTask.Name(), in, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []float64
+	if err := wire.Unmarshal(out, &got); err != nil || len(got) != 4 {
+		t.Fatalf("output %x: %v, %v", out, got, err)
+	}
+	if len(errs) != 4 || got[0] != 2 || got[1] != 3 || got[3] != 4 || errs[0] != nil || errs[3] != nil {
+		t.Fatalf("results %v, errors %v", got, errs)
+	}
+	if errs[2] == nil || errs[2].Error() != "negative" || got[2] != 0 {
+		t.Fatalf("the root of -1: %v, %v; want an error and the zero value", got[2], errs[2])
+	}
+	// All good: no error slice at all.
+	in, _ = wire.Marshal([]float64{1, 4})
+	if _, errs, err := par.ExecBatch(ctx, sqrtTask.Name(), in, 0, nil); err != nil || errs != nil {
+		t.Fatalf("good batch: %v, %v", errs, err)
+	}
+	// One input of the wrong type fails alone.
+	in, _ = wire.Marshal([]any{1.0, "x", 9.0})
+	out, errs, err = par.ExecBatch(ctx, sqrtTask.Name(), in, 0, nil)
+	items, _ := wire.SplitArray(out)
+	if err != nil || len(items) != 3 || len(errs) != 3 || errs[0] != nil || errs[2] != nil || errs[1] == nil {
+		t.Fatalf("mixed batch: %d items, %v, %v", len(items), errs, err)
+	}
+	if _, _, err := par.ExecBatch(ctx, "nobody", in, 0, nil); !errors.Is(err, par.ErrUnknownTask) {
+		t.Fatalf("unknown task: %v", err)
+	}
+	if _, _, err := par.ExecBatch(ctx, sqrtTask.Name(), []byte{0x01}, 0, nil); !errors.Is(err, wire.ErrDecode) {
+		t.Fatalf("not an array: %v", err)
 	}
 }

@@ -421,101 +421,113 @@ func runJob[A, R any](ctx context.Context, fn func(context.Context, A) (R, error
 	}
 }
 
-// execRemote encodes b's inputs, runs them on the session and decodes the
-// results, retrying the jobs whose errors are retryable. Inputs and results
-// are encoded a batch at a time (see encodeAll and decodeAll).
+// execRemote runs b on a backend outside the process: its inputs travel
+// as one CBOR array and its results come back as one. Jobs that fail
+// with a retryable error run again, as a smaller batch, up to the retry
+// limit.
 func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
 	b.ran = len(b.in)
-	inputs := e.encodeAll(b)
-	pending := make([]int, 0, len(b.in))
-	for k := range b.in {
-		if inputs[k] != nil {
-			pending = append(pending, k)
-		}
-	}
+	input, pending := e.encodeAll(b)
+	var items [][]byte // input split by job, once a retry needs a part of it
 	for attempt := 1; len(pending) > 0; attempt++ {
-		rb := &Batch{Task: e.task, Attempt: attempt, Indexes: make([]int, len(pending)), Inputs: inputs}
-		if len(pending) < len(inputs) {
-			rb.Inputs = make([][]byte, len(pending))
-		}
+		rb := &Batch{Task: e.task, Attempt: attempt, Indexes: make([]int, len(pending)), Input: input}
 		for i, k := range pending {
-			rb.Indexes[i], rb.Inputs[i] = b.first+k, inputs[k]
+			rb.Indexes[i] = b.first + k
 		}
 		err := e.sess.Exec(ctx, rb)
+		// Results decode at once, straight into place when the batch went
+		// whole; if that fails, one by one below, so that only the bad
+		// ones fail.
+		var outs []Out
+		inPlace := false
+		switch {
+		case err != nil:
+		case len(pending) == len(b.out) && wire.UnmarshalSlice(rb.Output, b.out) == nil:
+			outs, inPlace = b.out, true
+		case wire.Unmarshal(rb.Output, &outs) != nil:
+			outs = nil
+		}
+		var split [][]byte // rb.Output by job, when it did not decode at once
 		var retry []int
-		ok := make([]int, 0, len(pending))
-		outs := make([][]byte, 0, len(pending))
 		for i, k := range pending {
 			jerr := err
-			if jerr == nil && i < len(rb.Errs) {
-				jerr = rb.Errs[i]
+			if jerr == nil {
+				jerr = rb.Err(i)
 			}
-			if jerr == nil && (i >= len(rb.Outputs) || rb.Outputs[i] == nil) {
-				jerr = errors.New("par: backend returned no result")
-			}
-			switch {
-			case jerr == nil:
-				ok = append(ok, k)
-				outs = append(outs, rb.Outputs[i])
-			case attempt <= e.o.retries && IsRetryable(jerr) && ctx.Err() == nil:
-				retry = append(retry, k)
-			default:
-				e.fail(b, k, jerr)
-			}
-		}
-		e.decodeAll(b, ok, outs)
-		if len(retry) > 0 {
-			b.retry += len(retry)
-			if !sleepCtx(ctx, backoffFor(e.o.backoff, attempt)) {
-				for _, k := range retry {
-					e.fail(b, k, ctx.Err())
+			if jerr == nil {
+				if len(outs) == len(pending) {
+					if !inPlace {
+						b.out[k] = outs[i]
+					}
+					continue
 				}
-				return
+				if split == nil {
+					if split, _ = wire.SplitArray(rb.Output); len(split) != len(pending) {
+						split = make([][]byte, len(pending))
+					}
+				}
+				if split[i] == nil {
+					e.fail(b, k, errors.New("par: backend returned no result"))
+				} else if derr := wire.Unmarshal(split[i], &b.out[k]); derr != nil {
+					e.fail(b, k, fmt.Errorf("par: decoding result: %w", derr))
+				}
+				continue
+			}
+			if attempt <= e.o.retries && IsRetryable(jerr) && ctx.Err() == nil {
+				retry = append(retry, k)
+				continue
+			}
+			e.fail(b, k, jerr)
+		}
+		if len(retry) == 0 {
+			return
+		}
+		b.retry += len(retry)
+		if !sleepCtx(ctx, backoffFor(e.o.backoff, attempt)) {
+			for _, k := range retry {
+				e.fail(b, k, ctx.Err())
+			}
+			return
+		}
+		if items == nil {
+			items, _ = wire.SplitArray(input) // it was built from pending, in order
+		}
+		part := make([][]byte, len(retry))
+		at := 0
+		for i, k := range pending {
+			if at < len(retry) && retry[at] == k {
+				part[at] = items[i]
+				at++
 			}
 		}
-		pending = retry
+		input, items, pending = wire.JoinArray(part), part, retry
 	}
 }
 
-// encodeAll encodes b's inputs with one Marshal, split into one item per
-// job; if that fails, it encodes each alone so that only the inputs that
-// cannot be encoded fail (their entries are nil).
-func (e *engine[In, Out]) encodeAll(b *batch[In, Out]) [][]byte {
-	if data, err := wire.Marshal(b.in); err == nil {
-		if items, err := wire.SplitArray(data); err == nil && len(items) == len(b.in) {
-			return items
-		}
+// encodeAll encodes b's inputs as one CBOR array with one Marshal and
+// returns it with the jobs it holds, all of them. If that fails, it
+// encodes each input alone, fails the jobs whose inputs cannot be
+// encoded, and returns the array of the others.
+func (e *engine[In, Out]) encodeAll(b *batch[In, Out]) ([]byte, []int) {
+	all := make([]int, len(b.in))
+	for k := range all {
+		all[k] = k
 	}
-	inputs := make([][]byte, len(b.in))
+	if data, err := wire.Marshal(b.in); err == nil {
+		return data, all
+	}
+	items := make([][]byte, 0, len(b.in))
+	ks := all[:0]
 	for k, x := range b.in {
 		data, err := wire.Marshal(x)
 		if err != nil {
 			e.fail(b, k, fmt.Errorf("par: encoding input: %w", err))
 			continue
 		}
-		inputs[k] = data
+		items = append(items, data)
+		ks = append(ks, k)
 	}
-	return inputs
-}
-
-// decodeAll decodes the results outs of jobs ks of b with one Unmarshal;
-// if that fails, each alone, so that only the bad ones fail.
-func (e *engine[In, Out]) decodeAll(b *batch[In, Out], ks []int, outs [][]byte) {
-	if len(ks) == 0 {
-		return
-	}
-	var vals []Out
-	if wire.Unmarshal(wire.JoinArray(outs), &vals) == nil && len(vals) == len(ks) {
-		for i, k := range ks {
-			b.out[k] = vals[i]
-		}
-		return
-	}
-	for i, k := range ks {
-		if err := wire.Unmarshal(outs[i], &b.out[k]); err != nil {
-			e.fail(b, k, fmt.Errorf("par: decoding result: %w", err))
-		}
-	}
+	return wire.JoinArray(items), ks
 }
 
 // jobError wraps the error of job k of b.

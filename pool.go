@@ -142,16 +142,17 @@ func Submit[A, R any](s Submitter, ctx context.Context, fn func(context.Context,
 // execOne runs one encoded job on a backend outside the process.
 func execOne[R any](ctx context.Context, p *Pool, task string, idx int, input []byte) (r R, err error, retried int) {
 	for attempt := 1; ; attempt++ {
-		b := &Batch{Task: task, Indexes: []int{idx}, Inputs: [][]byte{input}, Attempt: attempt}
+		b := &Batch{Task: task, Indexes: []int{idx}, Input: wire.JoinArray([][]byte{input}), Attempt: attempt}
 		err = p.sess.Exec(ctx, b)
-		if err == nil && len(b.Errs) > 0 {
-			err = b.Errs[0]
+		if err == nil {
+			err = b.Err(0)
 		}
 		if err == nil {
-			if len(b.Outputs) == 0 {
+			out, serr := wire.SplitArray(b.Output)
+			if serr != nil || len(out) != 1 {
 				return r, errors.New("par: backend returned no result"), attempt - 1
 			}
-			if err = wire.Unmarshal(b.Outputs[0], &r); err != nil {
+			if err = wire.Unmarshal(out[0], &r); err != nil {
 				err = fmt.Errorf("par: decoding result: %w", err)
 			}
 			return r, err, attempt - 1

@@ -43,7 +43,7 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) *Ta
 	t := &Task[A, R]{name: name, fn: fn}
 	e := &taskEntry{
 		name: name,
-		batch: func(ctx context.Context, in [][]byte, timeout time.Duration, before func(int)) ([][]byte, []error, bool) {
+		batch: func(ctx context.Context, in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool) {
 			return execBatch(ctx, fn, in, timeout, before)
 		},
 		exec: func(ctx context.Context, in []byte, timeout time.Duration) ([]byte, error) {
@@ -86,45 +86,64 @@ type taskEntry struct {
 	exec func(ctx context.Context, in []byte, timeout time.Duration) ([]byte, error)
 	// batch runs a batch with one decode and one encode; false means the
 	// inputs did not decode together and each must run through exec.
-	batch func(ctx context.Context, in [][]byte, timeout time.Duration, before func(int)) ([][]byte, []error, bool)
+	batch func(ctx context.Context, in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool)
 }
 
-// execBatch decodes every input with one Unmarshal, runs fn on each under
-// the panic and timeout policies, and encodes every result with one
-// Marshal: a tiny job then costs a fraction of what encoding each value
-// apart costs.
-func execBatch[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), in [][]byte, timeout time.Duration, before func(int)) ([][]byte, []error, bool) {
+// execBatch decodes every input of the array in with one Unmarshal, runs
+// fn on each under the panic and timeout policies, and encodes every
+// result with one Marshal: a tiny job then costs a fraction of what
+// encoding each value apart costs. A failed job's result is the zero
+// value. errs is nil when no job failed.
+func execBatch[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool) {
 	var args []A
-	if wire.Unmarshal(wire.JoinArray(in), &args) != nil || len(args) != len(in) {
+	if wire.Unmarshal(in, &args) != nil {
 		return nil, nil, false
 	}
 	results := make([]R, len(args))
-	errs := make([]error, len(args))
+	var errs []error
+	fail := func(k int, err error) {
+		if errs == nil {
+			errs = make([]error, len(args))
+		}
+		errs[k] = err
+	}
 	for k, a := range args {
 		if before != nil {
 			before(k)
 		}
 		if err := ctx.Err(); err != nil {
-			errs[k] = err
+			fail(k, err)
 			continue
 		}
-		results[k], errs[k] = callJob(ctx, fn, a, timeout)
-	}
-	data, err := wire.Marshal(results)
-	if err != nil {
-		return nil, nil, false
-	}
-	out, err := wire.SplitArray(data)
-	if err != nil {
-		return nil, nil, false
-	}
-	for k := range out {
-		if errs[k] != nil {
-			out[k] = nil
+		r, err := callJob(ctx, fn, a, timeout)
+		if err != nil {
+			fail(k, err)
+			continue
 		}
+		results[k] = r
+	}
+	out, err := wire.Marshal(results)
+	if err != nil {
+		// Some result cannot travel: encode each alone, so that only its
+		// job fails.
+		items := make([][]byte, len(results))
+		for k := range results {
+			if errs != nil && errs[k] != nil {
+				items[k] = null
+				continue
+			}
+			if items[k], err = wire.Marshal(results[k]); err != nil {
+				items[k] = null
+				fail(k, fmt.Errorf("par: encoding result: %w", err))
+			}
+		}
+		out = wire.JoinArray(items)
 	}
 	return out, errs, true
 }
+
+// null is the CBOR encoding of nil: the result item of a job that failed.
+var null = []byte{0xf6}
 
 func lookupTask(name string) (*taskEntry, error) {
 	registry.RLock()
@@ -158,34 +177,78 @@ func ExecTask(ctx context.Context, name string, input []byte, timeout time.Durat
 	return e.exec(ctx, input, timeout)
 }
 
-// ExecTasks runs the task registered as name on each CBOR-encoded input,
-// in order, and returns each job's encoded result or error: ExecTask for a
-// whole batch, decoding and encoding the batch at once. before, when not
-// nil, is called before job k starts (a worker process records there which
-// job it is running). If the inputs do not decode together, each runs
-// alone so that only the bad ones fail. A task's result that cannot be
-// encoded fails its job.
-func ExecTasks(ctx context.Context, name string, inputs [][]byte, timeout time.Duration, before func(k int)) ([][]byte, []error) {
+// ExecBatch runs the task registered as name on each input of input, a
+// CBOR array, in order, and returns the results as a CBOR array with one
+// item per input (null or the zero value where the job failed) and each
+// job's error; errs is nil when every job succeeded. Backends' workers call
+// it. before, when not nil, is called before job k starts (a worker process
+// records there which job it is running). The batch decodes and encodes at
+// once; if its inputs do not decode together, each runs alone so that only
+// the bad ones fail. err is set, and nothing runs, when the task is unknown
+// or input is not an array.
+func ExecBatch(ctx context.Context, name string, input []byte, timeout time.Duration, before func(k int)) (output []byte, errs []error, err error) {
 	e, err := lookupTask(name)
 	if err != nil {
-		errs := make([]error, len(inputs))
-		for k := range errs {
-			errs[k] = err
-		}
-		return make([][]byte, len(inputs)), errs
+		return nil, nil, err
 	}
-	if out, errs, ok := e.batch(ctx, inputs, timeout, before); ok {
-		return out, errs
+	if out, errs, ok := e.batch(ctx, input, timeout, before); ok {
+		return out, errs, nil
 	}
-	out := make([][]byte, len(inputs))
+	inputs, err := wire.SplitArray(input)
+	if err != nil {
+		return nil, nil, fmt.Errorf("par: task %s: %w", name, err)
+	}
+	outs, errs := execEach(ctx, e, inputs, timeout, before)
+	return wire.JoinArray(outs), errs, nil
+}
+
+// execEach runs each input alone: null is the output of a failed job.
+func execEach(ctx context.Context, e *taskEntry, inputs [][]byte, timeout time.Duration, before func(int)) ([][]byte, []error) {
+	outs := make([][]byte, len(inputs))
 	errs := make([]error, len(inputs))
 	for k, in := range inputs {
 		if before != nil {
 			before(k)
 		}
-		out[k], errs[k] = e.exec(ctx, in, timeout)
+		if outs[k], errs[k] = e.exec(ctx, in, timeout); errs[k] != nil {
+			outs[k] = null
+		}
 	}
-	return out, errs
+	return outs, errs
+}
+
+// ExecTasks is ExecBatch for inputs encoded one by one: it returns each
+// job's encoded result or error.
+func ExecTasks(ctx context.Context, name string, inputs [][]byte, timeout time.Duration, before func(k int)) ([][]byte, []error) {
+	out, errs, err := ExecBatch(ctx, name, wire.JoinArray(inputs), timeout, before)
+	var outs [][]byte
+	if err == nil {
+		outs, err = wire.SplitArray(out)
+	}
+	if err == nil && len(outs) != len(inputs) {
+		err = fmt.Errorf("par: task %s: %d results for %d inputs", name, len(outs), len(inputs))
+	}
+	if err != nil {
+		e, lerr := lookupTask(name)
+		if lerr != nil {
+			errs = make([]error, len(inputs))
+			for k := range errs {
+				errs[k] = lerr
+			}
+			return make([][]byte, len(inputs)), errs
+		}
+		// Some input is not well-formed: run each alone.
+		return execEach(ctx, e, inputs, timeout, before)
+	}
+	if errs == nil {
+		errs = make([]error, len(inputs))
+	}
+	for k := range outs {
+		if errs[k] != nil {
+			outs[k] = nil
+		}
+	}
+	return outs, errs
 }
 
 // Tasks returns the names of every registered task.

@@ -197,6 +197,8 @@ type pending struct {
 	data []byte // the message, to send again after a reconnect
 	seq  uint64 // its sequence in the jobs stream, 0 until stored
 	b    *par.Batch
+	ins  [][]byte      // b's inputs by job
+	outs [][]byte      // b's outputs by job, filled as results come
 	pos  map[int64]int // job index → position in b
 	left int
 	done chan struct{}
@@ -215,7 +217,14 @@ func (s *session) BatchTarget() time.Duration { return 25 * time.Millisecond }
 // error.
 func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	n := b.Len()
-	b.Outputs = make([][]byte, n)
+	ins, err := wire.SplitArray(b.Input)
+	if err == nil && len(ins) != n {
+		err = fmt.Errorf("%d inputs for %d jobs", len(ins), n)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: batch input: %w", err)
+	}
+	outs := make([][]byte, n)
 	b.Errs = make([]error, n)
 	limit := int(s.max) - 1024 // room for the envelope and headers
 	var parts []*pending
@@ -231,7 +240,7 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	var cur *pending
 	size := 0
 	for k := range n {
-		in := len(b.Inputs[k])
+		in := len(ins[k])
 		if in+16 > limit {
 			b.Errs[k] = fmt.Errorf("%w: input of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, in, s.max)
 			continue
@@ -240,7 +249,7 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 			if cur != nil {
 				parts = append(parts, cur)
 			}
-			cur = &pending{b: b, pos: map[int64]int{}, done: make(chan struct{})}
+			cur = &pending{b: b, ins: ins, outs: outs, pos: map[int64]int{}, done: make(chan struct{})}
 			size = 0
 		}
 		cur.pos[int64(b.Indexes[k])] = k
@@ -264,6 +273,14 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 			return ctx.Err()
 		}
 	}
+	s.mu.Lock() // the results handler wrote outs under it
+	for k, out := range outs {
+		if out == nil {
+			outs[k] = []byte{0xf6} // null: the job failed
+		}
+	}
+	s.mu.Unlock()
+	b.Output = wire.JoinArray(outs)
 	return nil
 }
 
@@ -277,7 +294,7 @@ func (s *session) publish(ctx context.Context, b *par.Batch, p *pending) error {
 	for k := range b.Len() {
 		if _, ok := p.pos[int64(b.Indexes[k])]; ok && b.Errs[k] == nil {
 			wb.Indexes = append(wb.Indexes, int64(b.Indexes[k]))
-			wb.Inputs = append(wb.Inputs, b.Inputs[k])
+			wb.Inputs = append(wb.Inputs, p.ins[k])
 		}
 	}
 	contiguous := true
@@ -481,7 +498,7 @@ func (s *session) deliver(data []byte, seq uint64) {
 		if r.Err != nil {
 			p.b.Errs[k] = fromWire(r.Err, rs.Worker)
 		} else {
-			p.b.Outputs[k] = r.Output
+			p.outs[k] = r.Output
 		}
 		p.left--
 	}

@@ -60,7 +60,7 @@ func TestUnknownTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	b := &par.Batch{Task: "cluster-test.nobody", Indexes: []int{0}, Inputs: [][]byte{{0x01}}, Attempt: 1}
+	b := &par.Batch{Task: "cluster-test.nobody", Indexes: []int{0}, Input: []byte{0x81, 0x01}, Attempt: 1}
 	if err := s.Exec(ctx, b); err != nil {
 		t.Fatal(err)
 	}

@@ -143,9 +143,13 @@ func BenchmarkProcExec(b *testing.B) {
 		b.Fatal(err)
 	}
 	const n, size = 100_000, 5_000
-	inputs := make([][]byte, n)
+	inputs := make([][]byte, n/size)
 	for i := range inputs {
-		inputs[i], _ = wire.Marshal(float64(i))
+		xs := make([]float64, size)
+		for k := range xs {
+			xs[k] = float64(i*size + k)
+		}
+		inputs[i], _ = wire.Marshal(xs)
 	}
 	for b.Loop() {
 		var next atomic.Int64
@@ -157,7 +161,7 @@ func BenchmarkProcExec(b *testing.B) {
 					if lo >= n {
 						return
 					}
-					batch := &par.Batch{Task: sqrtTask.Name(), Attempt: 1, Indexes: make([]int, size), Inputs: inputs[lo : lo+size]}
+					batch := &par.Batch{Task: sqrtTask.Name(), Attempt: 1, Indexes: make([]int, size), Input: inputs[lo/size]}
 					for k := range batch.Indexes {
 						batch.Indexes[k] = lo + k
 					}

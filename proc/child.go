@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -129,34 +130,49 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 		// The parent built it: the pipe is out of step.
 		return err
 	}
-	timeout := time.Duration(b.TimeoutNanos)
-	inputs := make([][]byte, len(b.sizes))
-	off := 0
-	for k, n := range b.sizes {
-		inputs[k] = b.Data[off : off+int(n) : off+int(n)]
-		off += int(n)
-	}
 	// The batch decodes and encodes at once; the page still says which job
 	// runs, so a crash blames the right one.
-	outs, errs := par.ExecTasks(ctx, b.Task, inputs, timeout, func(k int) { page.store(seq | uint64(k+1)) })
-	rs := results{Batch: b.ID, Lens: make([]byte, 0, len(b.Lens)+8), Data: make([]byte, 0, len(b.Data))}
-	m := 0 // m counts the results in rs
-	for k, out := range outs {
-		if errs[k] != nil {
-			rs.Errs = append(rs.Errs, jobError{At: m, Err: *remote.ToWire(errs[k])})
-			out = nil
+	out, errs, err := par.ExecBatch(ctx, b.Task, b.Inputs, time.Duration(b.TimeoutNanos),
+		func(k int) { page.store(seq | uint64(k+1)) })
+	if err != nil {
+		// No job ran (an unknown task, say): each fails with the reason.
+		errs = make([]error, b.n)
+		for k := range errs {
+			errs[k] = err
 		}
-		rs.Lens = appendLen(rs.Lens, len(out))
-		rs.Data = append(rs.Data, out...)
-		m++
-		if len(rs.Data) > maxResultsFrame && k < len(outs)-1 {
-			if err := send(w, &rs); err != nil {
-				return err
-			}
-			rs.Lens, rs.Data, rs.Errs, m = rs.Lens[:0], rs.Data[:0], nil, 0
+		out = wire.JoinArray(slices.Repeat([][]byte{{0xf6}}, b.n))
+	}
+	if len(out) <= maxResultsFrame {
+		return send(w, &results{Batch: b.ID, Outputs: out, Errs: jobErrors(errs, 0, b.n)})
+	}
+	items, err := wire.SplitArray(out)
+	if err != nil {
+		return err
+	}
+	for from := 0; from < len(items); {
+		to, size := from, 0
+		for to < len(items) && (to == from || size+len(items[to]) <= maxResultsFrame) {
+			size += len(items[to])
+			to++
+		}
+		rs := results{Batch: b.ID, Outputs: wire.JoinArray(items[from:to]), Errs: jobErrors(errs, from, to)}
+		if err := send(w, &rs); err != nil {
+			return err
+		}
+		from = to
+	}
+	return nil
+}
+
+// jobErrors returns the errors of jobs from to to, numbered from from.
+func jobErrors(errs []error, from, to int) []jobError {
+	var out []jobError
+	for k := from; k < to && k < len(errs); k++ {
+		if errs[k] != nil {
+			out = append(out, jobError{At: k - from, Err: *remote.ToWire(errs[k])})
 		}
 	}
-	return send(w, &rs)
+	return out
 }
 
 func send(w *wire.Writer, rs *results) error {

@@ -14,12 +14,12 @@ import (
 // BenchmarkWorkerSide measures a worker's share of a tiny job: decoding
 // the batch, running the task, encoding the results.
 func BenchmarkWorkerSide(b *testing.B) {
-	msg := jobs{ID: 1, Task: sqrtTask.Name(), Attempt: 1}
-	for i := range 1000 {
-		in, _ := wire.Marshal(float64(i))
-		msg.Lens = appendLen(msg.Lens, len(in))
-		msg.Data = append(msg.Data, in...)
+	xs := make([]float64, 1000)
+	for i := range xs {
+		xs[i] = float64(i)
 	}
+	in, _ := wire.Marshal(xs)
+	msg := jobs{ID: 1, Task: sqrtTask.Name(), Attempt: 1, Inputs: in}
 	data, _ := wire.Marshal(&msg)
 	page := &progress{mem: make([]byte, 8)}
 	w := wire.NewWriter(io.Discard)

@@ -11,10 +11,10 @@ import (
 )
 
 // FuzzResults checks the parent's decoder of what a worker sends: whatever
-// the bytes, no panic, and anything that validates can be sliced the way
-// session.run slices it.
+// the bytes, no panic, and anything that validates can be taken apart the
+// way session.run takes it apart.
 func FuzzResults(f *testing.F) {
-	ok, _ := wire.Marshal(&results{Batch: 1, Lens: []byte{1, 0, 2}, Data: []byte{1, 0x61, 0x61},
+	ok, _ := wire.Marshal(&results{Batch: 1, Outputs: []byte{0x83, 0x01, 0xf6, 0x61, 0x61},
 		Errs: []jobError{{At: 1, Err: wire.Error{Kind: wire.KindJob, Msg: "no"}}}})
 	f.Add(ok)
 	f.Add([]byte{0xa0})
@@ -30,22 +30,19 @@ func FuzzResults(f *testing.F) {
 			}
 			return
 		}
-		off, e := 0, 0
-		for _, n := range rs.sizes {
-			if n == 0 {
-				_ = remote.FromWire(&rs.Errs[e].Err, "", nil)
-				e++
-				continue
-			}
-			_ = rs.Data[off : off+int(n)]
-			off += int(n)
+		for _, e := range rs.Errs {
+			_ = remote.FromWire(&e.Err, "", nil)
+		}
+		items, err := wire.SplitArray(rs.Outputs)
+		if err != nil || len(items) != rs.n {
+			t.Fatalf("validated outputs split into %d items, want %d: %v", len(items), rs.n, err)
 		}
 	})
 }
 
 // FuzzJobs does the same for the worker's decoder of what the parent sends.
 func FuzzJobs(f *testing.F) {
-	ok, _ := wire.Marshal(&jobs{ID: 1, Task: "t", Attempt: 1, Lens: []byte{1, 2}, Data: []byte{1, 0x61, 0x61}})
+	ok, _ := wire.Marshal(&jobs{ID: 1, Task: "t", Attempt: 1, Inputs: []byte{0x82, 0x01, 0x61, 0x61}})
 	f.Add(ok)
 	f.Add([]byte{0xa0})
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -56,10 +53,8 @@ func FuzzJobs(f *testing.F) {
 		if err := j.validate(); err != nil {
 			return
 		}
-		off := 0
-		for _, n := range j.sizes {
-			_ = j.Data[off : off+int(n)]
-			off += int(n)
+		if items, err := wire.SplitArray(j.Inputs); err != nil || len(items) != j.n || j.n == 0 {
+			t.Fatalf("validated inputs split into %d items, want %d: %v", len(items), j.n, err)
 		}
 	})
 }

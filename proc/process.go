@@ -75,6 +75,10 @@ func (b *Backend) spawn(ctx context.Context, id int) (*process, error) {
 	}
 	jobsR, jobsW := pipe()
 	resR, resW := pipe()
+	if err == nil {
+		growPipe(jobsW)
+		growPipe(resW)
+	}
 	errR, errW := pipe()
 	if err != nil {
 		for _, f := range []*os.File{jobsR, jobsW, resR, resW, errR, errW} {

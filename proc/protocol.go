@@ -1,7 +1,6 @@
 package proc
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -42,24 +41,21 @@ type status struct {
 	Err   string `cbor:"3,keyasint,omitempty"`
 }
 
-// jobs is a batch on its way to a worker: wire.Batch's fields that a
-// worker needs, with the inputs packed into one byte string and their
-// lengths into another. Packed, a batch of tiny jobs decodes with a few
-// allocations instead of several per job, which is most of the cost of a
-// job as small as a square root. The parent knows each job's index, so
-// the worker is not told.
+// jobs is a batch on its way to a worker: par.Batch's fields that a
+// worker needs. The inputs are one CBOR array, as the engine encoded them:
+// a batch of tiny jobs is decoded with one call into one slice. The parent
+// knows each job's index, so the worker is not told.
 type jobs struct {
 	ID           uint64 `cbor:"1,keyasint,omitempty"`
 	Task         string `cbor:"2,keyasint,omitempty"`
 	Attempt      int    `cbor:"3,keyasint,omitempty"`
 	TimeoutNanos int64  `cbor:"4,keyasint,omitempty"`
-	Lens         []byte `cbor:"5,keyasint,omitempty"` // each input's length, a uvarint each
-	Data         []byte `cbor:"6,keyasint,omitempty"` // the inputs, one after another
+	Inputs       []byte `cbor:"5,keyasint,omitempty"` // a CBOR array, one item per job
 
-	sizes []uint32 // Lens, decoded by validate
+	n int // the number of jobs, set by validate
 }
 
-// validate checks what decoding cannot, and decodes Lens.
+// validate checks what decoding cannot, and counts the jobs.
 func (j *jobs) validate() error {
 	bad := func(what string) error {
 		return fmt.Errorf("%w: batch %d: %s", wire.ErrInvalid, j.ID, what)
@@ -68,21 +64,21 @@ func (j *jobs) validate() error {
 		return bad("no task, or a negative timeout")
 	}
 	var err error
-	if j.sizes, err = splitLens(j.Lens, len(j.Data), false); err != nil {
-		return bad(err.Error())
+	if j.n, err = arrayLen(j.Inputs); err != nil {
+		return bad("inputs: " + err.Error())
 	}
 	return nil
 }
 
-// results carries the results of a batch, or of its next part, back: like
-// wire.Results, packed like jobs. Results come in the order of the jobs.
+// results carries the results of a batch, or of its next part, back, in
+// the order of the jobs: one CBOR array of outputs (any value where a job
+// failed) and the errors of the jobs that failed.
 type results struct {
-	Batch uint64     `cbor:"1,keyasint,omitempty"`
-	Lens  []byte     `cbor:"2,keyasint,omitempty"` // each output's length, a uvarint each; 0 where the job failed
-	Data  []byte     `cbor:"3,keyasint,omitempty"` // the outputs, one after another
-	Errs  []jobError `cbor:"4,keyasint,omitempty"` // the failed jobs, in order
+	Batch   uint64     `cbor:"1,keyasint,omitempty"`
+	Outputs []byte     `cbor:"2,keyasint,omitempty"` // a CBOR array, one item per job
+	Errs    []jobError `cbor:"3,keyasint,omitempty"` // the failed jobs, in order
 
-	sizes []uint32 // Lens, decoded by validate
+	n int // the number of results, set by validate
 }
 
 // jobError is the error of job At of a results message.
@@ -91,61 +87,32 @@ type jobError struct {
 	Err wire.Error `cbor:"2,keyasint,omitempty"`
 }
 
-// validate checks what decoding cannot, and decodes Lens.
+// validate checks what decoding cannot, and counts the results.
 func (r *results) validate() error {
 	bad := func(what string) error {
 		return fmt.Errorf("%w: results of batch %d: %s", wire.ErrInvalid, r.Batch, what)
 	}
 	var err error
-	if r.sizes, err = splitLens(r.Lens, len(r.Data), true); err != nil {
-		return bad(err.Error())
-	}
-	failed := 0
-	for _, n := range r.sizes {
-		if n == 0 {
-			failed++
-		}
-	}
-	if failed != len(r.Errs) {
-		return bad("errors do not match")
+	if r.n, err = arrayLen(r.Outputs); err != nil {
+		return bad("outputs: " + err.Error())
 	}
 	for i, e := range r.Errs {
-		if e.At < 0 || e.At >= len(r.sizes) || r.sizes[e.At] != 0 || i > 0 && e.At <= r.Errs[i-1].At || e.Err.Kind == "" {
+		if e.At < 0 || e.At >= r.n || i > 0 && e.At <= r.Errs[i-1].At || e.Err.Kind == "" {
 			return bad("misplaced error")
 		}
 	}
 	return nil
 }
 
-// appendLen appends n to lens as a uvarint.
-func appendLen(lens []byte, n int) []byte { return binary.AppendUvarint(lens, uint64(n)) }
-
-// splitLens decodes lens, which must hold between 1 and
-// wire.MaxArrayElements lengths adding up to total; zeros only if allowed.
-func splitLens(lens []byte, total int, zeros bool) ([]uint32, error) {
-	sizes := make([]uint32, 0, min(len(lens), wire.MaxArrayElements))
-	sum := 0
-	for len(lens) > 0 {
-		v, k := binary.Uvarint(lens)
-		switch {
-		case k <= 0 || v > wire.MaxFrame:
-			return nil, errors.New("bad length")
-		case v == 0 && !zeros:
-			return nil, errors.New("empty input")
-		case len(sizes) == wire.MaxArrayElements:
-			return nil, errors.New("too many jobs")
-		}
-		lens = lens[k:]
-		sizes = append(sizes, uint32(v))
-		sum += int(v)
+// arrayLen returns the number of items of the CBOR array data, which must
+// have between 1 and wire.MaxArrayElements items, each at least a byte.
+// The items themselves are checked where they are decoded.
+func arrayLen(data []byte) (int, error) {
+	n, err := wire.CountArray(data)
+	if err == nil && n == 0 {
+		err = errors.New("no items")
 	}
-	switch {
-	case len(sizes) == 0:
-		return nil, errors.New("no jobs")
-	case sum != total:
-		return nil, fmt.Errorf("lengths add up to %d bytes, not %d", sum, total)
-	}
-	return sizes, nil
+	return n, err
 }
 
 // maxResultsFrame is the payload size at which a worker sends the results

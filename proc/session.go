@@ -47,8 +47,7 @@ func (s *session) Resize(n int) error {
 // another worker at once, since they were not to blame.
 func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	n := b.Len()
-	b.Outputs = make([][]byte, n)
-	b.Errs = make([]error, n)
+	x := &execution{b: b}
 	pending := make([]int, n)
 	for k := range pending {
 		pending[k] = k
@@ -60,16 +59,100 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 				return err
 			}
 			for _, k := range pending {
-				b.Errs[k] = err
+				x.fail(k, err)
 			}
-			return nil
+			break
 		}
 		chunk := s.chunk(pending, sl.p)
-		again := s.run(ctx, sl.p, b, chunk)
+		again := s.run(ctx, sl.p, x, chunk)
 		s.b.release(sl)
 		pending = append(again, pending[len(chunk):]...)
 	}
+	x.finish()
 	return nil
+}
+
+// execution is the state of one Exec: the batch, its inputs split by job
+// once a part of them must be sent, and its outputs by job when they came
+// in parts. A batch sent whole whose results come back in one frame is
+// never split: its input array goes out and its output array comes back
+// as they are.
+type execution struct {
+	b     *par.Batch
+	items [][]byte // b.Input by job, once needed
+	outs  [][]byte // each job's output, when they came in parts
+}
+
+func (x *execution) fail(k int, err error) {
+	if x.b.Errs == nil {
+		x.b.Errs = make([]error, x.b.Len())
+	}
+	x.b.Errs[k] = err
+}
+
+// input returns the CBOR array of the inputs of jobs chunk, and the jobs
+// past maxBatchFrame bytes of input (but at least one job), to send later.
+func (x *execution) input(chunk []int) (input []byte, sent, later []int, err error) {
+	if len(chunk) == x.b.Len() && len(x.b.Input) <= maxBatchFrame {
+		return x.b.Input, chunk, nil, nil
+	}
+	if x.items == nil {
+		if x.items, err = wire.SplitArray(x.b.Input); err == nil && len(x.items) != x.b.Len() {
+			err = fmt.Errorf("%d inputs for %d jobs", len(x.items), x.b.Len())
+		}
+		if err != nil {
+			x.items = nil
+			return nil, chunk, nil, fmt.Errorf("proc: batch input: %w", err)
+		}
+	}
+	size := 0
+	for i, k := range chunk {
+		size += len(x.items[k])
+		if i > 0 && size > maxBatchFrame {
+			chunk, later = chunk[:i], append([]int(nil), chunk[i:]...)
+			break
+		}
+	}
+	part := make([][]byte, len(chunk))
+	for i, k := range chunk {
+		part[i] = x.items[k]
+	}
+	return wire.JoinArray(part), chunk, later, nil
+}
+
+// output records the results rs of jobs chunk[got:].
+func (x *execution) output(rs *results, chunk []int, got int) error {
+	for _, e := range rs.Errs {
+		x.fail(chunk[got+e.At], remote.FromWire(&e.Err, "", nil))
+	}
+	if got == 0 && rs.n == x.b.Len() && x.outs == nil {
+		x.b.Output = rs.Outputs
+		return nil
+	}
+	items, err := wire.SplitArray(rs.Outputs)
+	if err != nil {
+		return err
+	}
+	if x.outs == nil {
+		x.outs = make([][]byte, x.b.Len())
+	}
+	for i, it := range items {
+		x.outs[chunk[got+i]] = it
+	}
+	return nil
+}
+
+// finish puts together the outputs that came in parts.
+func (x *execution) finish() {
+	if x.outs == nil {
+		return
+	}
+	for k, out := range x.outs {
+		if out == nil {
+			x.outs[k] = []byte{0xf6} // null: the job failed
+		}
+	}
+	x.b.Output = wire.JoinArray(x.outs)
 }
 
 // chunk returns the jobs of pending to send to p at once: no more than
@@ -83,33 +166,23 @@ func (s *session) chunk(pending []int, p *process) []int {
 	return pending[:k]
 }
 
-// run sends the jobs chunk of b to p and waits for their results. It
+// run sends the jobs chunk of x to p and waits for their results. It
 // returns the jobs to run again elsewhere.
-func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int) (again []int) {
+func (s *session) run(ctx context.Context, p *process, x *execution, chunk []int) (again []int) {
+	input, chunk, again, err := x.input(chunk)
+	if err != nil {
+		for _, k := range chunk {
+			x.fail(k, err)
+		}
+		return nil
+	}
 	p.seq++
 	id := p.seq
-	size := 0
-	for i, k := range chunk {
-		size += len(b.Inputs[k])
-		if i > 0 && size > maxBatchFrame {
-			again = append([]int(nil), chunk[i:]...)
-			chunk = chunk[:i]
-			size -= len(b.Inputs[k])
-			break
-		}
-	}
-	msg := &jobs{
-		ID: id, Task: b.Task, Attempt: max(1, b.Attempt), TimeoutNanos: int64(s.timeout),
-		Lens: make([]byte, 0, 2*len(chunk)), Data: make([]byte, 0, size),
-	}
-	for _, k := range chunk {
-		msg.Lens = appendLen(msg.Lens, len(b.Inputs[k]))
-		msg.Data = append(msg.Data, b.Inputs[k]...)
-	}
+	msg := &jobs{ID: id, Task: x.b.Task, Attempt: max(1, x.b.Attempt), TimeoutNanos: int64(s.timeout), Inputs: input}
 	p.ran += len(chunk)
 	if err := p.send(msg); err != nil && (errors.Is(err, wire.ErrEncode) || errors.Is(err, wire.ErrFrameTooLarge)) {
 		for _, k := range chunk {
-			b.Errs[k] = fmt.Errorf("proc: sending job: %w", err)
+			x.fail(k, fmt.Errorf("proc: sending job: %w", err))
 		}
 		// The frame was not written, but the writer may hold part of it.
 		p.kill(reasonStopped)
@@ -138,33 +211,26 @@ func (s *session) run(ctx context.Context, p *process, b *par.Batch, chunk []int
 		select {
 		case rs, ok := <-p.results:
 			if !ok {
-				return append(again, s.lost(p, b, chunk, got, id, overLimit)...)
+				return append(again, s.lost(p, x, chunk, got, id, overLimit)...)
 			}
 			if rs.Batch != id {
 				p.kill(fmt.Sprintf("protocol error: results of batch %d, want %d", rs.Batch, id))
 				continue
 			}
-			if got+len(rs.sizes) > len(chunk) {
+			if got+rs.n > len(chunk) {
 				p.kill("protocol error: too many results")
 				continue
 			}
-			off, e := 0, 0
-			for i, n := range rs.sizes {
-				k := chunk[got+i]
-				if n == 0 {
-					b.Errs[k] = remote.FromWire(&rs.Errs[e].Err, "", nil)
-					e++
-					continue
-				}
-				b.Outputs[k] = rs.Data[off : off+int(n) : off+int(n)]
-				off += int(n)
+			if err := x.output(rs, chunk, got); err != nil {
+				p.kill("protocol error: " + err.Error())
+				continue
 			}
-			got += len(rs.sizes)
+			got += rs.n
 		case <-ctx.Done():
 			p.kill(reasonCancelled)
 			p.wait()
 			for _, k := range chunk[got:] {
-				b.Errs[k] = ctx.Err()
+				x.fail(k, ctx.Err())
 			}
 			return nil
 		case now := <-tick:
@@ -198,7 +264,7 @@ func killGrace(timeout time.Duration) time.Duration {
 // had arrived. It fails the job the worker was running when it died and
 // returns the other jobs, to run again: those that had not started, and
 // those that finished but whose results died with the worker.
-func (s *session) lost(p *process, b *par.Batch, chunk []int, got int, id uint64, overLimit int64) (again []int) {
+func (s *session) lost(p *process, x *execution, chunk []int, got int, id uint64, overLimit int64) (again []int) {
 	<-p.dead
 	why := p.why()
 	at := started(p.page.load(), id) - 1 // the job running at the end, if any
@@ -210,14 +276,14 @@ func (s *session) lost(p *process, b *par.Batch, chunk []int, got int, id uint64
 			err = &par.WorkerLostError{Worker: p.lostError("").Worker, ExitCode: -1, Reason: "stopped"}
 		}
 		for _, k := range rest {
-			b.Errs[k] = err
+			x.fail(k, err)
 		}
 		return nil
 	case at < got:
 		// It died between jobs: none is to blame, all are retryable.
 		err := p.lostError("the worker died before running this job")
 		for _, k := range rest {
-			b.Errs[k] = err
+			x.fail(k, err)
 		}
 		return nil
 	}
@@ -233,7 +299,7 @@ func (s *session) lost(p *process, b *par.Batch, chunk []int, got int, id uint64
 	default:
 		err = p.lostError("the worker died while running this job")
 	}
-	b.Errs[chunk[at]] = err
+	x.fail(chunk[at], err)
 	again = append(again, chunk[got:at]...)
 	return append(again, chunk[at+1:]...)
 }

@@ -12,15 +12,9 @@ import (
 // checked (heads, lengths, nesting up to MaxNestedLevels, no indefinite
 // lengths); Unmarshal checks each item's content.
 func SplitArray(data []byte) ([][]byte, error) {
-	n, off, err := head(data, 0)
+	n, off, err := arrayHead(data)
 	if err != nil {
 		return nil, err
-	}
-	if data[0]>>5 != 4 {
-		return nil, fmt.Errorf("%w: not an array", ErrDecode)
-	}
-	if n > uint64(len(data)-off) || n > MaxArrayElements {
-		return nil, fmt.Errorf("%w: array of %d items in %d bytes", ErrDecode, n, len(data))
 	}
 	items := make([][]byte, n)
 	for i := range items {
@@ -35,6 +29,40 @@ func SplitArray(data []byte) ([][]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes after the array", ErrDecode, len(data)-off)
 	}
 	return items, nil
+}
+
+// CountArray checks the structure of the CBOR array data as SplitArray
+// does and returns its number of items, without allocating.
+func CountArray(data []byte) (int, error) {
+	n, off, err := arrayHead(data)
+	if err != nil {
+		return 0, err
+	}
+	for range n {
+		if off, err = skip(data, off, 1); err != nil {
+			return 0, err
+		}
+	}
+	if off != len(data) {
+		return 0, fmt.Errorf("%w: %d bytes after the array", ErrDecode, len(data)-off)
+	}
+	return int(n), nil
+}
+
+// arrayHead decodes the head of the array data: its item count, within
+// the limits and no more than the bytes left, and where its items start.
+func arrayHead(data []byte) (n uint64, off int, err error) {
+	n, off, err = head(data, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	if data[0]>>5 != 4 {
+		return 0, 0, fmt.Errorf("%w: not an array", ErrDecode)
+	}
+	if n > uint64(len(data)-off) || n > MaxArrayElements {
+		return 0, 0, fmt.Errorf("%w: array of %d items in %d bytes", ErrDecode, n, len(data))
+	}
+	return n, off, nil
 }
 
 // JoinArray encodes items, each one encoded CBOR value, as a CBOR array:

@@ -59,6 +59,9 @@ func TestSplitArrayRejectsBadInput(t *testing.T) {
 		if _, err := SplitArray(data); !errors.Is(err, ErrDecode) {
 			t.Errorf("%s: err = %v", name, err)
 		}
+		if _, err := CountArray(data); !errors.Is(err, ErrDecode) {
+			t.Errorf("%s: CountArray err = %v", name, err)
+		}
 	}
 }
 
@@ -69,6 +72,10 @@ func FuzzSplitArray(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		items, err := SplitArray(data)
+		n, cerr := CountArray(data)
+		if (err == nil) != (cerr == nil) || err == nil && n != len(items) {
+			t.Fatalf("CountArray says %d, %v; SplitArray %d, %v", n, cerr, len(items), err)
+		}
 		if err != nil {
 			return
 		}

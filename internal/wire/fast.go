@@ -2,7 +2,9 @@ package wire
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/x448/float16"
 )
@@ -156,39 +158,64 @@ func unmarshalFast(data []byte, v any) (ok bool) {
 	case *[]uint16:
 		return decodeSlice(data, p, uintItem[uint16](math.MaxUint16))
 	case *[]bool:
-		return decodeSlice(data, p, func(data []byte, off int) (bool, int, bool) {
-			if off >= len(data) || data[off]&^1 != 0xf4 {
-				return false, 0, false
-			}
-			return data[off] == 0xf5, off + 1, true
-		})
+		return decodeSlice(data, p, boolItem)
 	}
 	return false
 }
 
+func boolItem(data []byte, off int) (bool, int, bool) {
+	if off >= len(data) || data[off]&^1 != 0xf4 {
+		return false, 0, false
+	}
+	return data[off] == 0xf5, off + 1, true
+}
+
 // decodeSlice decodes data, an array of items that item decodes, into *p.
 func decodeSlice[T any](data []byte, p *[]T, item func(data []byte, off int) (T, int, bool)) bool {
-	if p == nil || len(data) == 0 || data[0]>>5 != 4 {
-		return false
-	}
-	n, off, err := head(data, 0)
-	// Every item takes at least one byte: a count beyond the bytes left
-	// is refused before anything is allocated.
-	if err != nil || n > MaxArrayElements || n > uint64(len(data)-off) {
+	n, ok := fastHead(data)
+	if !ok || p == nil {
 		return false
 	}
 	s := make([]T, n)
+	if !decodeItems(data, s, item) {
+		return false
+	}
+	*p = s
+	return true
+}
+
+// decodeInto decodes data, an array of len(s) items that item decodes,
+// into s.
+func decodeInto[T any](data []byte, s []T, item func(data []byte, off int) (T, int, bool)) bool {
+	n, ok := fastHead(data)
+	return ok && n == len(s) && decodeItems(data, s, item)
+}
+
+// fastHead returns the length of the array data, if it is one within the
+// limits. Every item takes at least one byte: a count beyond the bytes
+// left is refused before anything is allocated.
+func fastHead(data []byte) (int, bool) {
+	if len(data) == 0 || data[0]>>5 != 4 {
+		return 0, false
+	}
+	n, off, err := head(data, 0)
+	if err != nil || n > MaxArrayElements || n > uint64(len(data)-off) {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// decodeItems decodes the items of the array data into s, which has as
+// many elements.
+func decodeItems[T any](data []byte, s []T, item func(data []byte, off int) (T, int, bool)) bool {
+	_, off, _ := head(data, 0)
 	for i := range s {
 		var ok bool
 		if s[i], off, ok = item(data, off); !ok {
 			return false
 		}
 	}
-	if off != len(data) {
-		return false
-	}
-	*p = s
-	return true
+	return off == len(data)
 }
 
 // floatItem decodes a half, single or double.
@@ -251,4 +278,51 @@ func uintItem[T uint | uint64 | uint32 | uint16](hi uint64) func([]byte, int) (T
 		}
 		return T(arg), next, true
 	}
+}
+
+// UnmarshalSlice decodes the CBOR array data into dst, which must have
+// exactly as many elements as the array has items: a batch's results go
+// straight where the caller wants them. Slices of numbers and bools are
+// decoded in place; others through Unmarshal and a copy. On error, dst
+// may have been partly written.
+func UnmarshalSlice[T any](data []byte, dst []T) error {
+	if unmarshalInto(data, any(dst)) {
+		return nil
+	}
+	var v []T
+	if err := Unmarshal(data, &v); err != nil {
+		return err
+	}
+	if len(v) != len(dst) {
+		return fmt.Errorf("%w: %d items, want %d", ErrDecode, len(v), len(dst))
+	}
+	copy(dst, v)
+	return nil
+}
+
+// unmarshalInto is unmarshalFast for a slice to fill in place.
+func unmarshalInto(data []byte, dst any) bool {
+	switch s := dst.(type) {
+	case []float64:
+		return decodeInto(data, s, floatItem[float64])
+	case []int:
+		return decodeInto(data, s, intItem[int](math.MinInt, math.MaxInt))
+	case []int64:
+		return decodeInto(data, s, intItem[int64](math.MinInt64, math.MaxInt64))
+	case []bool:
+		return decodeInto(data, s, boolItem)
+	}
+	return unmarshalIntoCopy(data, dst)
+}
+
+// unmarshalIntoCopy handles the other kinds unmarshalFast knows, through
+// a new slice.
+func unmarshalIntoCopy(data []byte, dst any) bool {
+	v := reflect.ValueOf(dst)
+	p := reflect.New(v.Type())
+	if !unmarshalFast(data, p.Interface()) || p.Elem().Len() != v.Len() {
+		return false
+	}
+	reflect.Copy(v, p.Elem())
+	return true
 }

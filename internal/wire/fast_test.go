@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -200,4 +201,72 @@ func BenchmarkSplitArray(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(xs)), "ns/elem")
+}
+
+// TestUnmarshalSlice decodes every sample in place, and a slice of
+// structs through the codec, and refuses a destination of another length.
+func TestUnmarshalSlice(t *testing.T) {
+	for _, v := range fastSamples() {
+		if reflect.ValueOf(v).IsNil() {
+			continue
+		}
+		data, _ := Marshal(v)
+		typ := reflect.TypeOf(v)
+		n := reflect.ValueOf(v).Len()
+		dst := reflect.MakeSlice(typ, n, n)
+		if err := unmarshalSliceAny(data, dst.Interface()); err != nil {
+			t.Fatalf("%T: %v", v, err)
+		}
+		ref := reflect.New(typ)
+		if err := decMode.Unmarshal(data, ref.Interface()); err != nil {
+			t.Fatal(err)
+		}
+		if !sameBits(dst.Interface(), ref.Elem().Interface()) {
+			t.Errorf("%T: decoded in place differently from the codec", v)
+		}
+		short := reflect.MakeSlice(typ, n+1, n+1)
+		if err := unmarshalSliceAny(data, short.Interface()); !errors.Is(err, ErrDecode) {
+			t.Errorf("%T into a longer slice: err = %v", v, err)
+		}
+	}
+	type point struct{ X, Y int }
+	data, _ := Marshal([]point{{1, 2}, {3, 4}})
+	dst := make([]point, 2)
+	if err := UnmarshalSlice(data, dst); err != nil || dst[1] != (point{3, 4}) {
+		t.Fatalf("structs: %v, %v", dst, err)
+	}
+	if err := UnmarshalSlice(data, make([]point, 3)); !errors.Is(err, ErrDecode) {
+		t.Fatalf("structs into a longer slice: %v", err)
+	}
+}
+
+// unmarshalSliceAny calls UnmarshalSlice with dst's element type.
+func unmarshalSliceAny(data []byte, dst any) error {
+	switch s := dst.(type) {
+	case []float64:
+		return UnmarshalSlice(data, s)
+	case []float32:
+		return UnmarshalSlice(data, s)
+	case []int:
+		return UnmarshalSlice(data, s)
+	case []int64:
+		return UnmarshalSlice(data, s)
+	case []int32:
+		return UnmarshalSlice(data, s)
+	case []int16:
+		return UnmarshalSlice(data, s)
+	case []int8:
+		return UnmarshalSlice(data, s)
+	case []uint:
+		return UnmarshalSlice(data, s)
+	case []uint64:
+		return UnmarshalSlice(data, s)
+	case []uint32:
+		return UnmarshalSlice(data, s)
+	case []uint16:
+		return UnmarshalSlice(data, s)
+	case []bool:
+		return UnmarshalSlice(data, s)
+	}
+	panic("unexpected type")
 }
