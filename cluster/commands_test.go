@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"strings"
 	"sync"
@@ -14,7 +13,7 @@ import (
 	"github.com/par-project/par/cluster"
 )
 
-// TestCommands runs par server, par worker and par status in process.
+// TestCommands runs par server and par worker in process.
 func TestCommands(t *testing.T) {
 	ctx, stop := context.WithCancel(testCtx(t))
 	defer stop()
@@ -49,22 +48,11 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("Map through par worker: %v, %v", out, err)
 	}
 
-	var out, errOut bytes.Buffer
-	if code := cluster.StatusMain(ctx, []string{"--connect", url, "--secret", "s3", "--json"}, &out, &errOut); code != 0 {
-		t.Fatalf("par status exited %d: %s", code, errOut.String())
-	}
-	var st cluster.Status
-	if err := json.Unmarshal(out.Bytes(), &st); err != nil {
-		t.Fatalf("par status --json: %v\n%s", err, out.String())
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(st.Workers) != 1 || st.Workers[0].Slots != 2 || len(st.Queues) != 1 || st.Queues[0].Name != cluster.DefaultQueue {
-		t.Errorf("par status: %+v", st)
-	}
-	out.Reset()
-	if code := cluster.StatusMain(ctx, []string{"--connect", url, "--secret", "s3"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "WORKER") {
-		t.Errorf("par status exited %d:\n%s", code, out.String())
-	}
-	if code := cluster.StatusMain(ctx, []string{"--connect", url, "--secret", "nope"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "secret") {
-		t.Errorf("par status with a wrong secret exited %d: %s", code, errOut.String())
+		t.Errorf("Status = %+v, want the one worker with 2 slots and the default queue", st)
 	}
 }

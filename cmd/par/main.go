@@ -26,11 +26,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 {
 		switch args[0] {
 		case "server":
-			return cluster.ServerMain(ctx, args[1:], stdout, stderr)
+			return cluster.ServerMain(ctx, args[1:], stdout, stderr, &serverDashboard{})
 		case "worker":
 			return cluster.WorkerMain(ctx, args[1:], stdout, stderr)
 		case "status":
-			return cluster.StatusMain(ctx, args[1:], stdout, stderr)
+			return statusMain(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return cli.Main(ctx, args, stdin, stdout, stderr)
