@@ -139,6 +139,16 @@ func TestCollectorSeesRedelivery(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the first worker never ran the job")
 	}
+	// The first worker's heartbeat says it runs the job.
+	if err := eventually(ctx, func() error {
+		s, _ := col.Snapshot(ctx)
+		if len(s.Workers) != 1 || s.Workers[0].RunningJobs != 1 || s.Workers[0].Busy != 1 {
+			return fmt.Errorf("workers = %+v, want one running 1 job", s.Workers)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	partest.StartWorkers(t, url, 1, cluster.Jobs(1))
 	stopFirst() // its batch goes back to the queue, to the other worker
 	if err := <-served; err != nil {
