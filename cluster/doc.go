@@ -68,6 +68,18 @@
 // Inputs or results larger than the server's max payload (1 MiB by
 // default) fail with ErrTooLarge; batches are split to fit.
 //
+// # Watching
+//
+// par status and the dashboard (see package dashboard) show a cluster from
+// what crosses it. Batches carry headers naming their run (HeaderName: the
+// name given to Client.Named, else the task's), the driver's host and,
+// when known, the run's total; results carry the delivery they answer
+// (HeaderDelivery: 2 or more when a worker was lost or stopped); a driver
+// closing a session publishes an Ended on par.ended.<run>; and workers
+// list the jobs they run in their WorkerInfo. par server answers par
+// status with what it has seen (its Collector); the cluster itself keeps
+// only the workers and queues (Client.Status).
+//
 // # Security
 //
 // NewServer listens on 127.0.0.1 unless told otherwise and refuses another

@@ -7,7 +7,9 @@
 //	ln, err := dashboard.Listen("127.0.0.1:8222", secret)
 //	http.Serve(ln, d.Handler())
 //
-// or, in one call that returns when ctx ends, dashboard.Serve.
+// or, in one call that returns when ctx ends, dashboard.Serve. `par server
+// --http ADDR` runs a Collector in the server's process, on a connection
+// that does not leave it, and serves its Dashboard on ADDR.
 //
 // # What is served
 //
@@ -29,12 +31,16 @@
 //
 // A Collector reads only; it changes nothing in the cluster. It
 //
-//   - subscribes to par.jobs.> and par.results.> as a plain NATS
-//     subscriber: it sees each batch a driver publishes (run, queue, task,
-//     job count, attempt) and each result a worker publishes (job index,
-//     worker, run time, error text), as they are stored, and counts them.
-//     It counts what was published after it started: a run already under
-//     way is shown as partial, its earlier jobs unknown;
+//   - subscribes to par.jobs.>, par.results.> and par.ended.* as a plain
+//     NATS subscriber: it sees each batch a driver publishes (run, queue,
+//     task, job count, attempt, and from its headers the run's name, the
+//     driver's host and the run's total), each result a worker publishes
+//     (job index, worker, run time, error text, and from its headers the
+//     delivery it answers: a second delivery means the first worker was
+//     lost or stopped), and each driver's word that a run is over or was
+//     given up, and counts them. It counts what was published after it
+//     started: a run already under way is shown as partial, its earlier
+//     jobs unknown;
 //   - watches the PAR_WORKERS bucket, whose entries workers refresh every
 //     WorkerTTL/3: a worker not heard from for two thirds of WorkerTTL is
 //     shown as stale, and is dropped once its entry's TTL has passed;
@@ -52,12 +58,21 @@
 // started: par_jobs_submitted_total, par_jobs_done_total (succeeded),
 // par_jobs_failed_total, par_jobs_retried_total (jobs submitted again by
 // the driver's retries), par_jobs_rerun_total (jobs whose result came a
-// second time because their batch was handed to another worker) and the
+// second time because their batch was handed to another worker),
+// par_jobs_redelivered_total (results of batches handed out more than
+// once, whether or not the first worker's results came) and the
 // histogram par_job_duration_seconds (each batch's mean run time per job,
 // as workers report it). Gauges: par_workers_alive and
 // par_worker_slots by queue, par_queue_pending_batches,
 // par_queue_inflight_batches, par_queue_redelivered_batches and
 // par_queue_waiting_pulls by queue, par_runs_active.
+//
+// # par status
+//
+// Answer makes a Collector answer requests on the NATS subject par.status
+// with its Snapshot; par server does, and par status asks (Ask) and prints
+// the answer as tables or JSON. A cluster without par server has nobody
+// answering: Ask then fails with ErrNoAnswer.
 //
 // # Security
 //
