@@ -39,8 +39,9 @@ type Client struct {
 }
 
 // Connect connects a driver to the par cluster at url (a NATS URL such as
-// "nats://127.0.0.1:4222") and creates what par needs there if it is
-// missing (see Setup). A wrong or missing secret fails with an error
+// "nats://127.0.0.1:4222", or several comma-separated, which it fails
+// over between) and creates what par needs there if it is missing (see
+// Setup). A wrong or missing secret fails with an error
 // wrapping ErrAuth.
 func Connect(url string, opts ...Option) (*Client, error) {
 	cfg, err := newConfig(opts)

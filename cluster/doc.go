@@ -14,6 +14,31 @@
 // with their own NATS deployment skip it: Connect and Serve take any NATS
 // URL and create what par needs there (see Setup).
 //
+// # Clusters of servers
+//
+// Several par servers form one NATS cluster when each is given a cluster
+// address and the others' (ServerConfig.ClusterListen and Routes; par
+// server --cluster-listen and --routes): routes join the embedded servers,
+// and each keeps its client listener. A server of a cluster sets up par's
+// streams once JetStream has elected its leader, which takes a few
+// seconds (Server.Ready). Streams and buckets then keep 3 replicas when
+// the cluster has 3 servers or more (1 otherwise; Settings.Replicas says
+// otherwise), so a cluster of 3 rides out the loss of any one server.
+// The same holds against a NATS cluster par did not start: the first
+// driver or worker creates the streams there, with the replicas the
+// cluster can keep.
+//
+// Drivers and workers take several URLs, comma-separated
+// ("nats://a:4222,nats://b:4222"), and move to another server when theirs
+// goes away; batches a driver was waiting for are sent again, and results
+// are still delivered once.
+//
+// A standalone server's streams do not carry over into a cluster (nor
+// back): a server refuses, with ErrModeChanged, a data directory written
+// in the other mode. To move, let the standalone server's runs finish (or
+// stop their drivers), start the cluster on new data directories, and
+// submit again what had not finished.
+//
 // # Jobs and workers
 //
 // Jobs travel as the registered task's name and the job's CBOR-encoded

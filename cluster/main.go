@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -20,6 +21,10 @@ import (
 // once the server is ready.
 //
 //	par server [--data DIR] [--listen 127.0.0.1:4222] [--nats-http ADDR] [--secret S] [--no-sync]
+//	           [--cluster-listen ADDR --routes URL,URL,… [--cluster-name NAME] [--name NAME]] [--replicas N]
+//
+// With --cluster-listen the server joins the others given by --routes in
+// a NATS cluster, and prints its URL once the cluster has formed.
 //
 // extras add parts to the command (the par command adds its dashboard):
 // their flags, and what they start beside the server once it is ready.
@@ -34,10 +39,26 @@ func ServerMain(ctx context.Context, args []string, stdout, stderr io.Writer, ex
 	fs.BoolVar(&cfg.NoSync, "no-sync", false, "do not fsync every write (faster; an OS crash may lose acknowledged jobs)")
 	fs.DurationVar(&cfg.Settings.AckWait, "ack-wait", 30*time.Second, "how long a lost worker keeps its batch before another gets it")
 	fs.IntVar(&cfg.Settings.MaxDeliver, "max-deliver", 5, "how often a batch is handed out before its jobs fail")
+	fs.StringVar(&cfg.ClusterListen, "cluster-listen", "", "address other servers' routes connect to, e.g. 127.0.0.1:6222 (none: standalone)")
+	routes := fs.String("routes", "", "the other servers' cluster addresses, comma-separated: nats://host:6222,…")
+	fs.StringVar(&cfg.ClusterName, "cluster-name", "", "the cluster's name, the same on every server (default par)")
+	fs.StringVar(&cfg.Name, "name", "", "this server's name, unique in the cluster (default from the host and --data)")
+	fs.IntVar(&cfg.Settings.Replicas, "replicas", 0, "copies of each stream in a cluster (default 3 with 3 or more servers, else 1)")
 	for _, x := range extras {
 		x.Flags(fs)
 	}
 	if fs.Parse(args) != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "par server: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *routes != "" {
+		cfg.Routes = strings.Split(*routes, ",")
+	}
+	if cfg.Settings.Replicas < 0 || cfg.Settings.Replicas > 5 {
+		fmt.Fprintf(stderr, "par server: --replicas must be 0 (automatic) to 5, got %d\n", cfg.Settings.Replicas)
 		return 2
 	}
 	cfg.Secret = secretOr(*secret)
@@ -51,6 +72,16 @@ func ServerMain(ctx context.Context, args []string, stdout, stderr io.Writer, ex
 		return 1
 	}
 	defer s.Shutdown()
+	if cfg.ClusterListen != "" {
+		fmt.Fprintf(stderr, "par server: %s waiting for its cluster to form (routes %s)\n", s.Name(), *routes)
+	}
+	if err := s.Ready(ctx); err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		fmt.Fprintln(stderr, "par server:", err)
+		return 1
+	}
 	var banners []string
 	for _, x := range extras {
 		banner, stop, err := x.Start(s, cfg.Secret)
@@ -92,7 +123,7 @@ type ServerExtra interface {
 func WorkerMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("par worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("connect", "nats://127.0.0.1:4222", "NATS URL of the cluster")
+	url := fs.String("connect", "nats://127.0.0.1:4222", "NATS URL of the cluster; several comma-separated to fail over")
 	jobs := fs.Int("jobs", -1, "batches to run at once; -1 is one per CPU")
 	queue := fs.String("queue", DefaultQueue, "queue to serve")
 	secret := fs.String("secret", "", "shared secret (default $PAR_SECRET)")

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if url := os.Getenv(envWorker); url != "" {
 		os.Exit(workerMain(url))
 	}
+	if args := os.Getenv(envServer); args != "" {
+		os.Exit(serverMain(args))
+	}
 	goleak.VerifyTestMain(m)
 }
 

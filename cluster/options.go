@@ -75,8 +75,11 @@ func Queue(name string) Option {
 // are not changed.
 func WithSettings(s Settings) Option {
 	return func(c *config) error {
-		if s.AckWait < 0 || s.MaxDeliver < 0 || s.MaxAckPending < 0 || s.MaxQueueBytes < 0 || s.WorkerTTL < 0 {
+		if s.AckWait < 0 || s.MaxDeliver < 0 || s.MaxAckPending < 0 || s.MaxQueueBytes < 0 || s.WorkerTTL < 0 || s.ResultsMaxAge < 0 {
 			return invalid("negative value in Settings %+v", s)
+		}
+		if s.Replicas < 0 || s.Replicas > 5 {
+			return invalid("Settings.Replicas must be 0 (automatic) to 5, got %d", s.Replicas)
 		}
 		c.settings = s
 		return nil

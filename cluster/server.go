@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -40,6 +41,23 @@ type ServerConfig struct {
 	// MaxPayload bounds one message, 1 MiB when 0. A batch larger than
 	// this is split; a single job larger fails with ErrTooLarge.
 	MaxPayload int32
+
+	// ClusterListen is the address on which other servers of a NATS
+	// cluster connect to this one (routes), "" for a standalone server.
+	// It follows Listen's loopback rule. See "Clusters of servers" in
+	// the package doc.
+	ClusterListen string
+	// Routes are the cluster addresses of the other servers
+	// ("nats://host:port"); listing this server's own address too is
+	// harmless, so every server may be given the same list.
+	Routes []string
+	// ClusterName names the cluster, the same on every server; "par" by
+	// default.
+	ClusterName string
+	// Name is this server's name, unique within the cluster and the same
+	// across restarts; by default it is derived from the host name and
+	// DataDir.
+	Name string
 }
 
 // A Server is a nats-server with JetStream running in this process, set up
@@ -47,10 +65,16 @@ type ServerConfig struct {
 type Server struct {
 	ns     *server.Server
 	secret string
+
+	ready    chan struct{} // closed when set up, or given up
+	setupErr error         // why setting up failed, once ready is closed
+	stop     context.CancelFunc
+	bg       sync.WaitGroup
 }
 
 // NewServer starts an embedded server and creates the streams, the default
-// queue's consumer and the bucket par needs. It refuses, with ErrInsecure,
+// queue's consumer and the bucket par needs; a server of a cluster
+// (ClusterListen) creates them once its cluster has formed (see Ready). It refuses, with ErrInsecure,
 // to listen on an address other than loopback without a secret.
 func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.DataDir == "" {
@@ -80,6 +104,13 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 			return nil, err
 		}
 	}
+	want, err := clusterOptions(&cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMode(cfg.DataDir, cfg.ClusterListen != "", opts.Cluster.Name); err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: server: %w", err)
@@ -90,15 +121,25 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("cluster: server on %s did not become ready", cfg.Listen)
 	}
-	s := &Server{ns: ns, secret: cfg.Secret}
-	if err := s.setup(cfg.Settings); err != nil {
+	s := &Server{ns: ns, secret: cfg.Secret, ready: make(chan struct{})}
+	if want > 0 {
+		// A server of a cluster cannot set up alone: JetStream needs its
+		// peers. It does so once they have joined (see Ready).
+		s.formAndSetup(cfg.Settings, want)
+		return s, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.setupErr = s.setup(ctx, cfg.Settings)
+	close(s.ready)
+	if s.setupErr != nil {
 		s.Shutdown()
-		return nil, err
+		return nil, s.setupErr
 	}
 	return s, nil
 }
 
-func (s *Server) setup(settings Settings) error {
+func (s *Server) setup(ctx context.Context, settings Settings) error {
 	opts := []nats.Option{nats.InProcessServer(s.ns), nats.Name("par server")}
 	if s.secret != "" {
 		opts = append(opts, nats.Token(s.secret))
@@ -112,8 +153,6 @@ func (s *Server) setup(settings Settings) error {
 	if err != nil {
 		return fmt.Errorf("cluster: server: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	return Setup(ctx, js, DefaultQueue, settings)
 }
 
@@ -124,8 +163,12 @@ func (s *Server) URL() string { return s.ns.ClientURL() }
 // it try to reconnect; a server started again on the same DataDir and
 // address lets them go on.
 func (s *Server) Shutdown() {
+	if s.stop != nil {
+		s.stop()
+	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+	s.bg.Wait()
 }
 
 // splitAddr parses host:port, maps port 0 to a free port, and applies the

@@ -60,6 +60,10 @@ type Settings struct {
 	// ResultsMaxAge bounds how long results are kept when their driver
 	// did not clean them up. Default 24h.
 	ResultsMaxAge time.Duration `json:"results_max_age,omitempty"`
+	// Replicas is how many servers of a NATS cluster keep a copy of each
+	// stream and bucket. 0 picks 3 when the cluster has 3 or more
+	// servers, else 1 (see Setup).
+	Replicas int `json:"replicas,omitempty"`
 }
 
 func (s Settings) withDefaults() Settings {
@@ -92,11 +96,25 @@ func (s Settings) withDefaults() Settings {
 // is safe to call from every driver and worker; the first caller's
 // Settings win. par server calls it at start; against another NATS
 // deployment the first driver or worker does.
+//
+// In a NATS cluster every stream and bucket is created with
+// Settings.Replicas copies: by default 3 when the connection knows 3 or
+// more servers of the cluster, else 1, and 1 when the cluster has too few
+// JetStream servers for 3. While the cluster is still electing its
+// JetStream leader, Setup tries again until ctx ends.
 func Setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings) error {
 	if err := checkName("queue", queue); err != nil {
 		return err
 	}
 	s = s.withDefaults()
+	if s.Replicas == 0 {
+		s.Replicas = autoReplicas(js.Conn())
+	}
+	clustered := js.Conn() != nil && js.Conn().ConnectedClusterName() != ""
+	return retrySetup(ctx, clustered, func(ctx context.Context) error { return setup(ctx, js, queue, s) })
+}
+
+func setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings) error {
 	_, err := ensureStream(ctx, js, jetstream.StreamConfig{
 		Name:        JobsStream,
 		Description: "par: batches of jobs waiting for a worker",
@@ -106,6 +124,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings
 		MaxBytes:    s.MaxQueueBytes,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  2 * time.Minute,
+		Replicas:    s.Replicas,
 	})
 	if err != nil {
 		return err
@@ -118,6 +137,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings
 		MaxAge:      s.ResultsMaxAge,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  2 * time.Minute,
+		Replicas:    s.Replicas,
 	}); err != nil {
 		return err
 	}
@@ -139,11 +159,12 @@ func Setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings
 		return fmt.Errorf("cluster: looking up the consumer of queue %s: %w", queue, err)
 	}
 	if _, err := js.KeyValue(ctx, WorkersBucket); errors.Is(err, jetstream.ErrBucketNotFound) {
-		_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		_, err = createKV(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      WorkersBucket,
 			Description: "par: live workers",
 			TTL:         s.WorkerTTL,
 			Storage:     jetstream.FileStorage,
+			Replicas:    s.Replicas,
 		})
 		if err != nil && !errors.Is(err, jetstream.ErrBucketExists) && !isAlreadyInUse(err) {
 			return fmt.Errorf("cluster: creating bucket %s: %w", WorkersBucket, err)
@@ -163,6 +184,10 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 		return nil, fmt.Errorf("cluster: looking up stream %s: %w", cfg.Name, err)
 	}
 	st, err = js.CreateStream(ctx, cfg)
+	if err != nil && cfg.Replicas > 1 && tooFewServers(err) {
+		cfg.Replicas = 1
+		st, err = js.CreateStream(ctx, cfg)
+	}
 	if err != nil && (errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || isAlreadyInUse(err)) {
 		st, err = js.Stream(ctx, cfg.Name)
 	}

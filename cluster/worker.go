@@ -22,7 +22,8 @@ import (
 	"github.com/par-project/par/internal/wire"
 )
 
-// Serve makes this process a worker of the par cluster at url until ctx
+// Serve makes this process a worker of the par cluster at url (one NATS
+// URL or several, comma-separated, as for Connect) until ctx
 // ends: it pulls batches from its queue, runs their registered tasks on
 // local goroutines, Jobs(n) batches at once, and publishes the results. A
 // user's program serves its own tasks with it, because Go funcs cannot
