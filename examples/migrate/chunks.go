@@ -23,10 +23,10 @@ import (
 //     lock makes the writes take turns while the other jobs read and
 //     transform; a job waiting for the lock polls for it (SQLite's busy
 //     handler sleeps between tries), which can leave the lock idle.
-//   - funnel: jobs read and transform; their rows come back to the
-//     driver, which writes every chunk through its one connection, as the
-//     chunks finish. No lock is ever waited for, but each row is written
-//     by Go code, one INSERT at a time, on one core.
+//   - funnel (the default): jobs read and transform; their rows come back
+//     to the driver, which writes every chunk through its one connection,
+//     as the chunks finish. No lock is ever waited for, and the rows could
+//     come from worker processes as well; the writing uses one core.
 //   - shards: each job writes its chunk into a file of its own (a shard,
 //     with no journal: it is rebuilt if lost), so the jobs write in
 //     parallel; the driver then merges each shard into dst with one
@@ -38,6 +38,13 @@ import (
 // again skips the chunks marked done and does the others from scratch,
 // so no row is lost or written twice (accounts' primary key would refuse
 // a second copy anyway).
+//
+// Measured with -bench (1,000,000 rows, chunks of 10,000, 2 jobs on a
+// shared 2-core machine, six runs at load 1.3 to 2.9): funnel took 4.5 to
+// 8.6 s (median 4.7), direct 4.4 to 7.6 s (median 5.3), shards 5.4 to 8.5
+// s, serial 6.5 to 9.7 s. Shards pay for writing every row twice and for
+// merging into an index that grows; direct loses time when the lock is
+// free and its waiters are asleep.
 var writeModes = []string{"serial", "direct", "funnel", "shards"}
 
 // A Chunk is one job: the source rows with Lo ≤ id < Hi.
