@@ -88,9 +88,11 @@ func WithSettings(s Settings) Option {
 
 // Slots sets how many batches a driver's session keeps in flight at once
 // (see par.Session.Slots). Without it a session reads the capacity of the
-// live workers when it starts and keeps twice that in flight, at least 8:
-// batches beyond what workers run wait in JetStream, ready for the next
-// free worker. Driver side only.
+// live workers when it starts (the batches they run at once) and keeps
+// that many in flight, or 8 when no worker is live yet. More in flight
+// would make batches wait in JetStream, which par, sizing batches by how
+// long they take to come back, would mistake for slow jobs. Driver side
+// only.
 func Slots(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
