@@ -81,19 +81,27 @@ func runExec(ctx context.Context, req execRequest) (execReply, error) {
 
 // remote is the driver's side of --cluster: a pool on the cluster.
 type remote struct {
-	c    *cluster.Client
-	pool *par.Pool
+	c       *cluster.Client
+	pool    *par.Pool
+	durable bool // a durable run: requests name the job, not this par
 }
 
 // connectCluster connects to the cluster at url (with $PAR_SECRET) and
 // returns the number of command slots of its live workers that run
-// commands, the default for -j.
-func connectCluster(ctx context.Context, url string) (*remote, int, error) {
+// commands, the default for -j. With a run name the commands are the
+// durable run of that name (see cluster.Client.Run): a command whose
+// line, input and sequence number match one that succeeded in an earlier
+// par of the same name is not run again, its output is replayed.
+func connectCluster(ctx context.Context, url, run string) (*remote, int, error) {
 	c, err := cluster.Connect(url, cluster.Secret(os.Getenv("PAR_SECRET")))
 	if err != nil {
 		return nil, 0, err
 	}
-	pool, err := par.NewPool(par.On(c))
+	var backend par.Backend = c
+	if run != "" {
+		backend = c.Run(run)
+	}
+	pool, err := par.NewPool(par.On(backend))
 	if err != nil {
 		c.Close()
 		return nil, 0, err
@@ -108,7 +116,7 @@ func connectCluster(ctx context.Context, url string) (*remote, int, error) {
 	if slots == 0 {
 		slots = runtime.NumCPU() // none live yet: jobs wait for workers in the queue
 	}
-	return &remote{c: c, pool: pool}, slots, nil
+	return &remote{c: c, pool: pool, durable: run != ""}, slots, nil
 }
 
 func (rm *remote) close() {
@@ -127,6 +135,11 @@ func (r *runner) execRemote(ctx context.Context, j *job, slot int, cmdline strin
 	}
 	req := execRequest{Cmd: cmdline, Seq: j.seq, Slot: slot, Stdin: j.stdin, TimeoutNanos: timeout.Nanoseconds(),
 		TermSeq: r.o.TermSeq, PID: os.Getpid()}
+	if r.remote.durable {
+		// A durable run knows a job by its request: leave out what
+		// changes from one par to the next.
+		req.Slot, req.PID = 0, 0
+	}
 	rep, err := par.Submit(r.remote.pool, ctx, execTask.Func(), req).Wait(ctx)
 	switch {
 	case ctx.Err() != nil:

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,5 +61,33 @@ func TestClusterNeedsAllowExec(t *testing.T) {
 	out, errOut, rc := runMain(t, "", "--cluster", url, "echo", ":::", "a")
 	if rc != 1 || out != "" || !strings.Contains(errOut, "--allow-exec") {
 		t.Fatalf("rc %d, stdout %q, stderr %q; want 1 failed job naming --allow-exec", rc, out, errOut)
+	}
+}
+
+// TestClusterDurableRun runs commands as a durable run with --run: run
+// again with more inputs, par replays the output of the commands that ran
+// and runs only the new ones (each command leaves a mark in a directory).
+func TestClusterDurableRun(t *testing.T) {
+	url := partest.StartServer(t)
+	partest.StartWorkers(t, url, 1, cluster.AllowExec(), cluster.Jobs(2))
+	dir := t.TempDir()
+	cmd := "echo {}; echo {} >> " + filepath.Join(dir, "ran")
+	out, errOut, rc := runMain(t, "", "--cluster", url, "--run", "cmds", "-k", cmd, ":::", "a", "b")
+	if rc != 0 || out != "a\nb\n" {
+		t.Fatalf("first run: rc %d, stdout %q, stderr %q", rc, out, errOut)
+	}
+	out, errOut, rc = runMain(t, "", "--cluster", url, "--run", "cmds", "-k", cmd, ":::", "a", "b", "c")
+	if rc != 0 || out != "a\nb\nc\n" {
+		t.Fatalf("second run: rc %d, stdout %q, stderr %q", rc, out, errOut)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "ran"))
+	ran := strings.Fields(string(data))
+	slices.Sort(ran)
+	if err != nil || strings.Join(ran, " ") != "a b c" {
+		t.Fatalf("commands that ran: %q, %v; want a and b once, then c", data, err)
+	}
+	_, errOut, rc = runMain(t, "", "--run", "cmds", "echo", ":::", "a")
+	if rc != 255 || !strings.Contains(errOut, "--run needs --cluster") {
+		t.Fatalf("--run without --cluster: rc %d, stderr %q", rc, errOut)
 	}
 }

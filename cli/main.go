@@ -19,7 +19,7 @@ var Version = "0.1.0"
 // reserved are the words cmd/par hands to the cluster's entry points
 // before calling Main; Main refuses them rather than run a command of that
 // name. Only these words are reserved: `par echo ::: a` runs echo.
-var reserved = []string{"server", "worker", "status"}
+var reserved = []string{"server", "worker", "status", "retry"}
 
 // Main runs par with args (without the program name) and returns the exit
 // status: 0 when every job succeeded, the number of failed jobs (at most
@@ -70,7 +70,8 @@ cat ... | par --pipe [options] [command [arguments]]
 --halt now|soon,fail|success|done=N|N%  --delay S  --dry-run  --results DIR
 --pipe --block SIZE  --tag --tagstring S  --line-buffer  -u  --bar --eta
 --cluster URL   Run the commands on par worker --allow-exec (secret: $PAR_SECRET)
-Subcommands: par server | par worker | par status
+--run NAME      With --cluster: a durable run; run again, it runs only what did not finish
+Subcommands: par server | par worker | par status | par retry RUN
 `
 
 // run checks everything that can be wrong before the first job starts,
@@ -80,8 +81,11 @@ func run(ctx context.Context, o *Options, stdin io.Reader, stdout, stderr io.Wri
 	if err != nil {
 		return 0, err
 	}
+	if o.Run != "" && o.Cluster == "" {
+		return 0, errors.New("--run needs --cluster: durable runs are kept by the cluster")
+	}
 	if o.Cluster != "" && !o.DryRun {
-		rm, slots, err := connectCluster(ctx, o.Cluster)
+		rm, slots, err := connectCluster(ctx, o.Cluster, o.Run)
 		if err != nil {
 			return 0, err
 		}

@@ -53,6 +53,7 @@ type Options struct {
 	Repl         Replacements
 	Shuf         bool
 	Cluster      string // --cluster URL: run the commands on a par cluster
+	Run          string // --run NAME: a durable run on the cluster
 
 	Command []string // the command words
 	Sources []Source // input sources from the command line
@@ -176,6 +177,7 @@ func specs(o *Options) []optSpec {
 		{[]string{"tmpdir", "tempdir"}, 1, str(&o.TmpDir)},
 		{[]string{"shuf"}, 0, flag(&o.Shuf)},
 		{[]string{"cluster"}, 1, str(&o.Cluster)},
+		{[]string{"run"}, 1, str(&o.Run)},
 		{[]string{"replace", "i"}, 2, func(o *Options, v string) error {
 			if v == "" {
 				v = "{}"

@@ -116,11 +116,22 @@ func (c *Client) start(ctx context.Context, spec par.Spec, label runLabel) (par.
 		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if label.durable {
+		s.run = label.name
+		// Batch ids unique across the run's sessions keep their message
+		// ids, and so their deduplication, apart.
+		s.nextID.Store(uint64(time.Now().UnixNano()))
+	}
 	s.jobsSubject = jobsPrefix + c.cfg.queue + "." + s.run
 	s.resultsSubject = resultsPrefix + s.run
-	cons, err := c.js.OrderedConsumer(ctx, ResultsStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{s.resultsSubject},
-	})
+	if label.durable {
+		if err := s.resume(ctx); err != nil {
+			s.cancel()
+			s.bg.Wait()
+			return nil, err
+		}
+	}
+	cons, err := c.js.OrderedConsumer(ctx, ResultsStream, s.resultsConsumer())
 	if err != nil {
 		s.cancel()
 		return nil, fmt.Errorf("cluster: consuming results: %w", err)
@@ -190,6 +201,7 @@ type session struct {
 	cc             jetstream.ConsumeContext
 	live           *nats.Subscription // results sent straight from workers
 	nextID         atomic.Uint64
+	durable        *durable    // a durable run's state, nil for others
 	abandoned      atomic.Bool // a batch was given up on before its results came
 	ctx            context.Context
 	cancel         context.CancelFunc
@@ -206,6 +218,7 @@ type pending struct {
 	seq  uint64 // its sequence in the jobs stream, 0 until stored
 	b    *par.Batch
 	ins  [][]byte      // b's inputs by job
+	digs []string      // a durable run's job digests, nil for others
 	outs [][]byte      // b's outputs by job, filled as results come
 	pos  map[int64]int // job index → position in b
 	left int
@@ -234,7 +247,8 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	}
 	outs := make([][]byte, n)
 	b.Errs = make([]error, n)
-	limit := int(s.max) - 1024 // room for the envelope and headers
+	digs := s.reuse(b.Task, ins, outs) // a durable run's stored results
+	limit := int(s.max) - 1024         // room for the envelope and headers
 	var parts []*pending
 	defer func() {
 		s.mu.Lock()
@@ -248,6 +262,9 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	var cur *pending
 	size := 0
 	for k := range n {
+		if outs[k] != nil {
+			continue // a durable run's stored result
+		}
 		in := len(ins[k])
 		if in+16 > limit {
 			b.Errs[k] = fmt.Errorf("%w: input of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, in, s.max)
@@ -257,7 +274,7 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 			if cur != nil {
 				parts = append(parts, cur)
 			}
-			cur = &pending{b: b, ins: ins, outs: outs, pos: map[int64]int{}, done: make(chan struct{})}
+			cur = &pending{b: b, ins: ins, outs: outs, digs: digs, pos: map[int64]int{}, done: make(chan struct{})}
 			size = 0
 		}
 		cur.pos[int64(b.Indexes[k])] = k
@@ -503,6 +520,9 @@ func (s *session) deliver(data []byte, seq uint64) {
 			continue
 		}
 		delete(p.pos, r.Index)
+		if s.durable != nil {
+			s.durable.note(p.digs[k], r.Output, r.Err == nil)
+		}
 		if r.Err != nil {
 			p.b.Errs[k] = fromWire(r.Err, rs.Worker)
 		} else {
@@ -531,6 +551,17 @@ func (s *session) Close() error {
 	defer cancel()
 	var errs []error
 	s.publishEnded()
+	if s.durable != nil {
+		// A durable run keeps its results; its running batches finish, so
+		// that their results are there when it runs again.
+		s.durable.finish(ctx, s)
+		if s.abandoned.Load() {
+			if err := s.c.jobs.Purge(ctx, jetstream.WithPurgeSubject(s.jobsSubject)); err != nil {
+				errs = append(errs, fmt.Errorf("cluster: withdrawing run %s: %w", s.run, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
 	if s.abandoned.Load() {
 		_ = s.c.nc.Publish(cancelPrefix+s.run, nil)
 		if err := s.c.jobs.Purge(ctx, jetstream.WithPurgeSubject(s.jobsSubject)); err != nil {

@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if args := os.Getenv(envServer); args != "" {
 		os.Exit(serverMain(args))
 	}
+	if spec := os.Getenv(envDriver); spec != "" {
+		os.Exit(driverMain(spec))
+	}
 	goleak.VerifyTestMain(m)
 }
 

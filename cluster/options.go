@@ -18,16 +18,17 @@ type Option func(*config) error
 
 // config is what the options set. It holds no runtime state.
 type config struct {
-	secret      string
-	queue       string
-	settings    Settings
-	slots       int           // driver: batches in flight; 0 = from live workers
-	jobs        int           // worker: batches run at once
-	allowExec   bool          // worker: run ExecTask jobs
-	stopTimeout time.Duration // worker: grace for in-flight batches
-	name        string        // worker: id shown by status
-	log         *slog.Logger
-	natsOpts    []nats.Option
+	secret       string
+	queue        string
+	settings     Settings
+	slots        int           // driver: batches in flight; 0 = from live workers
+	jobs         int           // worker: batches run at once
+	allowExec    bool          // worker: run ExecTask jobs
+	stopTimeout  time.Duration // worker: grace for in-flight batches
+	name         string        // worker: id shown by status
+	keepFinished time.Duration // driver: how long a finished durable run is kept
+	log          *slog.Logger
+	natsOpts     []nats.Option
 }
 
 func newConfig(opts []Option) (*config, error) {

@@ -174,6 +174,9 @@ func TestClusterOfParServers(t *testing.T) {
 	nodes := startParCluster(t, ctx)
 	t.Logf("formed in %v", time.Since(t0))
 	checkReplicas(t, ctx, nodes[1].url, 3)
+	if cs, err := connect(t, nodes[1].url).ClusterStatus(ctx); err != nil || cs.Mode != "cluster" || cs.Cluster != "partest" || cs.Replicas != 3 {
+		t.Fatalf("cluster status: %+v, %v; want cluster partest with 3 replicas", cs, err)
+	}
 	chaosOverNodes(t, ctx, nodes, nil)
 	nodes[0].waitReady(ctx) // the restarted server rejoined
 }

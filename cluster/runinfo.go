@@ -57,8 +57,9 @@ func (n named) Start(ctx context.Context, spec par.Spec) (par.Session, error) {
 
 // runLabel is what a session's batches say about their run.
 type runLabel struct {
-	name  string
-	total int // -1 when unknown
+	name    string
+	total   int  // -1 when unknown
+	durable bool // a durable run (see Client.Run)
 }
 
 // header returns the headers of a batch of task in a run labelled l.
@@ -70,6 +71,9 @@ func (l runLabel) header(task, host string) nats.Header {
 	}
 	if l.total >= 0 {
 		h.Set(HeaderTotal, strconv.Itoa(l.total))
+	}
+	if l.durable {
+		h.Set(HeaderDurable, "1")
 	}
 	return h
 }

@@ -236,6 +236,9 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 	case w.maxDel > 0 && int(md.NumDelivered) >= w.maxDel:
 		reason := fmt.Sprintf("batch %d was handed out %d times (MaxDeliver) and its worker was lost or stopped each time (a worker is declared lost %v after its last heartbeat)", b.ID, md.NumDelivered, w.ackWait)
 		rs = failAll(&b, &wire.Error{Kind: wire.KindLost, Msg: reason, Retryable: true})
+		if err := w.keepDead(ctx, msg, &b, w.cfg.queue, md.Sequence.Stream, reason); err != nil {
+			w.cfg.log.Warn("par worker: dead letter not stored", "run", b.Run, "batch", b.ID, "err", err)
+		}
 	case b.Task == ExecTask && !w.cfg.allowExec:
 		rs = failAll(&b, &wire.Error{Kind: kindExec, Msg: ErrExecNotAllowed.Error() + " (worker " + w.info.ID + ")"})
 	default:
@@ -246,7 +249,14 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 	}
 	rs.Worker = w.info.ID
-	if err := w.answer(ctx, b.Run, &rs, md.Sequence.Stream, md.NumDelivered); err != nil {
+	var digests map[int64]string // a durable run's job digests (see Client.Run)
+	if msg.Headers().Get(HeaderDurable) != "" {
+		digests = make(map[int64]string, b.Len())
+		for k, in := range b.Inputs {
+			digests[b.Index(k)] = digest(b.Task, in)
+		}
+	}
+	if err := w.answer(ctx, b.Run, &rs, md.Sequence.Stream, md.NumDelivered, digests); err != nil {
 		w.cfg.log.Warn("par worker: results not stored; the batch will run again", "run", b.Run, "batch", b.ID, "err", err)
 		_ = msg.Nak()
 		return
@@ -318,9 +328,14 @@ func failAll(b *wire.Batch, e *wire.Error) wire.Results {
 // the server's max payload, and waits until the server has stored each.
 // The message id names the job message (a batch resent by its driver is a
 // new message) and its delivery, so only a retried publish is deduplicated.
-func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, delivery uint64) error {
+// The stored results of a durable run carry their jobs' digests.
+func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, delivery uint64, digests map[int64]string) error {
 	subject := resultsPrefix + run
-	for part, chunk := range chunks(rs, w.maxOut) {
+	extra := 0
+	if digests != nil {
+		extra = digestLen + 1
+	}
+	for part, chunk := range chunks(rs, w.maxOut, extra) {
 		data, err := wire.Marshal(chunk)
 		if err != nil {
 			return err
@@ -332,6 +347,13 @@ func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, 
 		_ = w.nc.Publish(livePrefix+run, data)
 		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 		msg.Header.Set(HeaderDelivery, strconv.FormatUint(delivery, 10))
+		if digests != nil {
+			ds := make([]string, len(chunk.Results))
+			for i, r := range chunk.Results {
+				ds[i] = digests[r.Index]
+			}
+			msg.Header.Set(HeaderDigests, strings.Join(ds, ","))
+		}
 		if _, err := publish(ctx, w.js, msg, msgID, w.cfg.log); err != nil {
 			return err
 		}
@@ -339,13 +361,14 @@ func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, 
 	return nil
 }
 
-// chunks splits rs into messages of about limit bytes at most.
-func chunks(rs *wire.Results, limit int) func(func(int, *wire.Results) bool) {
+// chunks splits rs into messages of about limit bytes at most, counting
+// extra bytes of headers per result.
+func chunks(rs *wire.Results, limit, extra int) func(func(int, *wire.Results) bool) {
 	return func(yield func(int, *wire.Results) bool) {
 		part, start, size := 0, 0, 64
 		for k := range rs.Results {
 			r := &rs.Results[k]
-			n := len(r.Output) + 32
+			n := len(r.Output) + 32 + extra
 			if r.Err != nil {
 				n += len(r.Err.Msg) + len(r.Err.Stack) + len(r.Err.Kind)
 			}

@@ -31,6 +31,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return cluster.WorkerMain(ctx, args[1:], stdout, stderr)
 		case "status":
 			return statusMain(ctx, args[1:], stdout, stderr)
+		case "retry":
+			return cluster.RetryMain(ctx, args[1:], stdout, stderr)
 		}
 	}
 	return cli.Main(ctx, args, stdin, stdout, stderr)

@@ -48,17 +48,39 @@ func statusMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "par status:", err)
 		return 1
 	}
+	cs, err := clusterStatus(ctx, *url, *secret)
+	if err != nil {
+		fmt.Fprintln(stderr, "par status:", err)
+		return 1
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(s); err != nil {
+		both := struct {
+			*dashboard.Snapshot
+			Cluster *cluster.ClusterStatus `json:"cluster"`
+		}{s, cs}
+		if err := enc.Encode(both); err != nil {
 			fmt.Fprintln(stderr, "par status:", err)
 			return 1
 		}
 		return 0
 	}
 	printStatus(stdout, s)
+	fmt.Fprintln(stdout)
+	cs.Print(stdout)
 	return 0
+}
+
+// clusterStatus reads the servers' mode, the durable runs and the dead
+// letters from the cluster.
+func clusterStatus(ctx context.Context, url, secret string) (*cluster.ClusterStatus, error) {
+	c, err := cluster.Connect(url, cluster.Secret(secret))
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.ClusterStatus(ctx)
 }
 
 // status asks par server for its dashboard's state, or, when no par server
