@@ -74,6 +74,11 @@ func (w *worker) keepDead(ctx context.Context, msg jetstream.Msg, b *wire.Batch,
 		return err
 	}
 	dm := &nats.Msg{Subject: deadPrefix + b.Run, Data: msg.Data(), Header: nats.Header{}}
+	for k, v := range msg.Headers() { // the batch's own, for its retry
+		if !strings.HasPrefix(k, "Nats-") {
+			dm.Header[k] = v
+		}
+	}
 	dm.Header.Set(headerReason, reason)
 	dm.Header.Set(headerQueue, queue)
 	dm.Header.Set(headerJobs, strconv.Itoa(b.Len()))
