@@ -39,6 +39,15 @@
 // stop their drivers), start the cluster on new data directories, and
 // submit again what had not finished.
 //
+// # Durable runs and dead letters
+//
+// A run started with Client.Run keeps its results under its name, so a
+// driver that crashed and runs the name again gets them back and runs
+// only what is missing; Client.Runs lists such runs and deletes finished
+// ones after KeepFinished. A batch that exhausts Settings.MaxDeliver is
+// kept in stream PAR_DEAD with the reason (Client.DeadLetters), and
+// Client.Retry (par retry RUN) queues it again.
+//
 // # Jobs and workers
 //
 // Jobs travel as the registered task's name and the job's CBOR-encoded
