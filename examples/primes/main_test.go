@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -22,11 +24,15 @@ import (
 	"github.com/par-project/par/proc"
 )
 
+// envMain makes the test binary run the program, as a process the test
+// can kill.
+const envMain = "PRIMES_TEST_MAIN"
+
 func TestMain(m *testing.M) {
 	proc.Main()
 	// The embedded cluster's worker processes run this test binary with
 	// -worker, as they run the program's binary in real use.
-	if len(os.Args) > 1 && os.Args[1] == "-worker" {
+	if len(os.Args) > 1 && os.Args[1] == "-worker" || os.Getenv(envMain) != "" {
 		os.Exit(runWithSignals(os.Args[1:]))
 	}
 	goleak.VerifyTestMain(m)
@@ -330,5 +336,101 @@ func TestPrimesNoCluster(t *testing.T) {
 	}
 	if !strings.Contains(errs.String(), "127.0.0.1:1") {
 		t.Errorf("stderr %q does not name the cluster", errs.String())
+	}
+}
+
+// workersOf returns the pids of the worker processes serving url.
+func workersOf(t *testing.T, url string) []int {
+	t.Helper()
+	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, path := range cmdlines {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(data), "\x00")
+		if len(args) > 3 && args[1] == "-worker" && args[3] == url && !zombie(path) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// zombie reports whether the process of /proc/PID/... has exited and
+// waits to be reaped.
+func zombie(procPath string) bool {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(procPath), "stat"))
+	if err != nil {
+		return true // gone
+	}
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	return len(fields) > 0 && fields[0] == "Z"
+}
+
+// TestPrimesClusterDriverKilled SIGKILLs the demo while its embedded
+// cluster runs: its worker processes must not outlive it.
+func TestPrimesClusterDriverKilled(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-backend", "cluster", "-upto", "100000", "-n", "64")
+	cmd.Env = append(os.Environ(), envMain+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs syncBuffer
+	cmd.Stderr = &errs
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var url string
+	for url == "" && sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "par server at "); ok {
+			url, _, _ = strings.Cut(rest, ",")
+		}
+	}
+	if url == "" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("no server line; stderr:\n%s", errs.String())
+	}
+	workers := workersOf(t, url)
+	if len(workers) != 2 {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("worker processes of %s: %v, want 2", url, workers)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for sc.Scan() {
+	}
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("driver ended with %v, want killed by SIGKILL: the run was over before the kill", err)
+	}
+
+	t.Logf("driver killed %v after its start", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
+	defer func() { t.Logf("workers gone %v after the driver", time.Since(t0).Round(time.Millisecond)) }()
+	// The kernel sends each worker SIGTERM as the driver dies; a worker
+	// then stops within seconds. Bounded wait: 30 s.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for left := workers; len(left) > 0; left = workersOf(t, url) {
+		select {
+		case <-deadline:
+			for _, pid := range left {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			t.Fatalf("worker processes %v still running 30 s after their driver was killed", left)
+		case <-tick.C:
+		}
 	}
 }
