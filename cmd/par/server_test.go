@@ -308,3 +308,21 @@ func TestServerHTTPRules(t *testing.T) {
 		t.Errorf("--nats-http started the dashboard")
 	}
 }
+
+// TestStatusText checks that par status prints what the cluster says on
+// one line, with nothing a terminal would obey.
+func TestStatusText(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "-",
+		"plain":                  "plain",
+		"a\tb\nc":                `a b\nc`,
+		"\x1b[2Jcleared\x07":     `\x1b[2Jcleared\a`,
+		"\u202eevil":             `\u202eevil`,
+		"bad\xffbyte":            `bad\ufffdbyte`,
+		strings.Repeat("é", 200): strings.Repeat("é", 100) + "…",
+	} {
+		if got := text(in, 100); got != want {
+			t.Errorf("text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

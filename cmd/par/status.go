@@ -43,12 +43,18 @@ func statusMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	s, err := status(ctx, *url, *secret)
+	c, err := cluster.Connect(*url, cluster.Secret(*secret))
 	if err != nil {
 		fmt.Fprintln(stderr, "par status:", err)
 		return 1
 	}
-	cs, err := clusterStatus(ctx, *url, *secret)
+	defer c.Close()
+	s, err := status(ctx, c)
+	if err != nil {
+		fmt.Fprintln(stderr, "par status:", err)
+		return 1
+	}
+	cs, err := c.ClusterStatus(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "par status:", err)
 		return 1
@@ -72,25 +78,9 @@ func statusMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return 0
 }
 
-// clusterStatus reads the servers' mode, the durable runs and the dead
-// letters from the cluster.
-func clusterStatus(ctx context.Context, url, secret string) (*cluster.ClusterStatus, error) {
-	c, err := cluster.Connect(url, cluster.Secret(secret))
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	return c.ClusterStatus(ctx)
-}
-
 // status asks par server for its dashboard's state, or, when no par server
 // answers, reads the workers and queues from the cluster itself.
-func status(ctx context.Context, url, secret string) (*dashboard.Snapshot, error) {
-	c, err := cluster.Connect(url, cluster.Secret(secret))
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
+func status(ctx context.Context, c *cluster.Client) (*dashboard.Snapshot, error) {
 	s, err := dashboard.Ask(ctx, c.Conn())
 	if !errors.Is(err, dashboard.ErrNoAnswer) {
 		return s, err
@@ -178,7 +168,8 @@ func ago(d time.Duration) string {
 	return d.Round(time.Second).String() + " ago"
 }
 
-// text returns s on one line, its control characters escaped and tabs
+// text returns s on one line, its control and format characters (escape
+// sequences, bidirectional overrides) and invalid bytes escaped and tabs
 // shown as spaces, cut to n runes.
 func text(s string, n int) string {
 	var b strings.Builder
@@ -192,7 +183,7 @@ func text(s string, n int) string {
 		switch {
 		case r == '\t':
 			b.WriteByte(' ')
-		case unicode.IsControl(r) || r == unicode.ReplacementChar:
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar:
 			q := strconv.QuoteRuneToASCII(r)
 			b.WriteString(q[1 : len(q)-1])
 		default:
