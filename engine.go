@@ -570,9 +570,16 @@ func (s *sizer) observe(d time.Duration, n int) {
 	if n <= 0 || s.fixed > 0 {
 		return
 	}
+	// A batch's time includes costs that do not grow with its size (a
+	// round trip to a worker, waiting for a free one), so small batches
+	// overstate a job's cost, the more so the smaller they are. The
+	// estimate therefore drops at once to a lower figure but rises by at
+	// most a quarter per batch: a wait or a pause does not shrink the
+	// batches back to a few jobs, and jobs that really grow slower are
+	// followed within a few batches.
 	per := max(d.Nanoseconds()/int64(n), 1)
-	if old := s.nsPerJob.Load(); old > 0 {
-		per = (3*old + per) / 4
+	if old := s.nsPerJob.Load(); old > 0 && per > old {
+		per = min(per, old+old/4+1)
 	}
 	s.nsPerJob.Store(per)
 }
