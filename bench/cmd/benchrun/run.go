@@ -26,6 +26,7 @@ func orchestrate(ctx context.Context, args []string) error {
 	rounds := fs.Int("rounds", 5, "rounds of every workload (1 with --quick unless given)")
 	only := fs.String("only", "", "comma-separated workload keys (prefixes) to run, e.g. cpu,boundary")
 	rushErr := fs.String("rush-error", "", "why rush could not be installed, to report")
+	readme := fs.String("readme", "", "a README whose headline table (between bench/run markers) to rewrite")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -117,6 +118,12 @@ func orchestrate(ctx context.Context, args []string) error {
 		return fmt.Errorf("chart: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s/results.md, results.json and results.svg/.png in %s\n", *out, m.Elapsed)
+	if *readme != "" {
+		if err := updateReadme(*readme, headline(res)); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "rewrote the headline table in %s\n", *readme)
+	}
 	return nil
 }
 
