@@ -232,8 +232,9 @@ func (s *session) Slots() int { return s.slots }
 func (s *session) BatchTarget() time.Duration { return 25 * time.Millisecond }
 
 // Exec publishes b, split into parts that fit the server's max payload, on
-// the run's jobs subject, and waits for every job's result. A job whose
-// input alone is too large fails with ErrTooLarge. If ctx ends first, the
+// the run's jobs subject, and waits for every job's result. A job's input
+// too large for a message, and a result the worker found too large, go
+// through the object store (see bigpayloads.go). If ctx ends first, the
 // batch's messages are withdrawn from the queue and Exec returns ctx's
 // error.
 func (s *session) Exec(ctx context.Context, b *par.Batch) error {
@@ -267,8 +268,11 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 		}
 		in := len(ins[k])
 		if in+16 > limit {
-			b.Errs[k] = fmt.Errorf("%w: input of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, in, s.max)
-			continue
+			if ins[k], err = s.bigInput(ctx, ins[k]); err != nil {
+				b.Errs[k] = err
+				continue
+			}
+			in = len(ins[k])
 		}
 		if cur == nil || size+in+16 > limit {
 			if cur != nil {
@@ -305,6 +309,7 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 		}
 	}
 	s.mu.Unlock()
+	s.loadBigOutputs(ctx, outs, b.Errs)
 	b.Output = wire.JoinArray(outs)
 	return nil
 }
@@ -591,6 +596,12 @@ type WorkerInfo struct {
 	Exec        bool      `json:"exec"`         // runs shell commands
 	Started     time.Time `json:"started"`
 	Seen        time.Time `json:"seen"`
+
+	// Objects fetched from the object store (Ref.Get, large inputs), and
+	// their bytes: each shared value once per worker while it stays in
+	// the worker's cache.
+	ObjectsFetched     int64 `json:"objects_fetched"`
+	ObjectBytesFetched int64 `json:"object_bytes_fetched"`
 }
 
 func listWorkers(ctx context.Context, js jetstream.JetStream) ([]WorkerInfo, error) {

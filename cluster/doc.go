@@ -99,8 +99,22 @@
 // locally: a panic is a *par.PanicError (its Value is the panic's text),
 // a timeout wraps par.ErrTimeout, an unknown task par.ErrUnknownTask, a
 // retryable error stays retryable, and other errors keep their text.
-// Inputs or results larger than the server's max payload (1 MiB by
-// default) fail with ErrTooLarge; batches are split to fit.
+// Inputs or results larger than the object store takes
+// (Settings.MaxObjectStoreBytes) fail with ErrTooLarge.
+//
+// # Large values
+//
+// Batches are split to fit the server's max payload (1 MiB by default).
+// A job's input or result larger than that goes through the object store
+// PAR_OBJECTS by itself: the driver stores the input and sends a
+// reference in its place, the worker stores a large result likewise, and
+// the other side fetches it. A value shared by many jobs is better stored
+// once with Put: jobs carry the small Ref it returns, and each worker
+// fetches the value on the first Ref.Get and keeps it (ObjectCache).
+// Objects are named by the SHA-256 of their encoding, so a value stored
+// twice is kept once; they expire Settings.ObjectsMaxAge (24h) after they
+// were stored, and the store holds up to Settings.MaxObjectStoreBytes (4
+// GiB), past which storing fails with ErrObjectStoreFull.
 //
 // # Watching
 //

@@ -17,9 +17,11 @@ var (
 	// than loopback without a secret.
 	ErrInsecure = errors.New("cluster: refusing to listen beyond loopback without a secret")
 	// ErrTooLarge is wrapped by the error of a job whose input or result
-	// does not fit in one NATS message (the server's max payload, 1 MiB
-	// by default). Pass large data through shared storage instead.
-	ErrTooLarge = errors.New("cluster: payload larger than the server's max payload")
+	// is too large for the object store (Settings.MaxObjectStoreBytes, 4
+	// GiB by default), and of Put for such a value. Inputs and results
+	// larger than the server's max payload (1 MiB by default) but within
+	// that bound go through the object store.
+	ErrTooLarge = errors.New("cluster: payload larger than the object store takes")
 	// ErrQueueFull is wrapped by the error of a batch the cluster refused
 	// because its queue holds Settings.MaxQueueBytes already.
 	ErrQueueFull = errors.New("cluster: job queue is full")

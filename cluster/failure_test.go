@@ -96,19 +96,20 @@ func TestExecAllowed(t *testing.T) {
 }
 
 func TestOversizedPayload(t *testing.T) {
-	url := partest.StartServer(t)
+	url := partest.StartServerWith(t, cluster.ServerConfig{Settings: cluster.Settings{MaxObjectStoreBytes: 3 << 20}})
 	partest.StartWorkers(t, url, 1)
 	c := connect(t, url)
 	ctx := testCtx(t)
-	// An input beyond the max payload fails at the driver.
-	_, err := par.Map(ctx, [][]byte{make([]byte, 2<<20)}, echoTask.Func(), par.On(c))
+	// An input beyond the max payload and the object store's bound fails
+	// at the driver (TestLargePayloads sends those within it).
+	_, err := par.Map(ctx, [][]byte{make([]byte, 4<<20)}, echoTask.Func(), par.On(c))
 	if !errors.Is(err, cluster.ErrTooLarge) {
-		t.Fatalf("2 MiB input: %v, want ErrTooLarge", err)
+		t.Fatalf("4 MiB input: %v, want ErrTooLarge", err)
 	}
-	// A result beyond it fails on the worker, and comes back as an error.
-	_, err = par.Map(ctx, []int{2 << 20}, blobTask.Func(), par.On(c))
+	// A result beyond both fails on the worker, and comes back as an error.
+	_, err = par.Map(ctx, []int{4 << 20}, blobTask.Func(), par.On(c))
 	if !errors.Is(err, cluster.ErrTooLarge) {
-		t.Fatalf("2 MiB result: %v, want ErrTooLarge", err)
+		t.Fatalf("4 MiB result: %v, want ErrTooLarge", err)
 	}
 	// Many inputs that fit one by one but not together are split.
 	xs := make([][]byte, 40)

@@ -25,6 +25,7 @@ type config struct {
 	jobs         int           // worker: batches run at once
 	allowExec    bool          // worker: run ExecTask jobs
 	stopTimeout  time.Duration // worker: grace for in-flight batches
+	objectCache  int64         // worker: bytes of fetched objects kept; 0 = DefaultObjectCache
 	name         string        // worker: id shown by status
 	keepFinished time.Duration // driver: how long a finished durable run is kept
 	log          *slog.Logger

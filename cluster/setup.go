@@ -64,6 +64,14 @@ type Settings struct {
 	// stream and bucket. 0 picks 3 when the cluster has 3 or more
 	// servers, else 1 (see Setup).
 	Replicas int `json:"replicas,omitempty"`
+	// MaxObjectStoreBytes bounds the object store PAR_OBJECTS (values
+	// stored with Put, and inputs and results over the max payload);
+	// one value larger than it fails with ErrTooLarge, a store too full
+	// to take one with ErrObjectStoreFull. Default 4 GiB.
+	MaxObjectStoreBytes int64 `json:"max_object_store_bytes,omitempty"`
+	// ObjectsMaxAge is how long an object stays in PAR_OBJECTS after it
+	// was stored. Default 24h.
+	ObjectsMaxAge time.Duration `json:"objects_max_age,omitempty"`
 }
 
 func (s Settings) withDefaults() Settings {
@@ -85,6 +93,12 @@ func (s Settings) withDefaults() Settings {
 	if s.ResultsMaxAge <= 0 {
 		s.ResultsMaxAge = 24 * time.Hour
 	}
+	if s.MaxObjectStoreBytes <= 0 {
+		s.MaxObjectStoreBytes = 4 << 30
+	}
+	if s.ObjectsMaxAge <= 0 {
+		s.ObjectsMaxAge = 24 * time.Hour
+	}
 	return s
 }
 
@@ -92,7 +106,9 @@ func (s Settings) withDefaults() Settings {
 // queue and the bucket a par cluster needs: stream PAR_JOBS (work-queue
 // retention, DiscardNew, bounded by MaxQueueBytes, file storage), stream
 // PAR_RESULTS, the durable pull consumer of queue shared by its workers,
-// and the bucket of live workers. What exists is left as it is, so Setup
+// the bucket of live workers and the object store PAR_OBJECTS (bounded
+// by MaxObjectStoreBytes, objects expiring after ObjectsMaxAge). What
+// exists is left as it is, so Setup
 // is safe to call from every driver and worker; the first caller's
 // Settings win. par server calls it at start; against another NATS
 // deployment the first driver or worker does.
@@ -172,7 +188,7 @@ func setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings
 	} else if err != nil {
 		return fmt.Errorf("cluster: looking up bucket %s: %w", WorkersBucket, err)
 	}
-	return nil
+	return ensureObjects(ctx, js, s)
 }
 
 func ensureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,7 @@ type worker struct {
 	ackWait time.Duration
 	maxDel  int
 	maxOut  int // largest results message
+	objects *objectCache
 
 	busy   atomic.Int64
 	inJobs atomic.Int64 // jobs of the running batches
@@ -135,6 +137,7 @@ func (w *worker) init(ctx context.Context) error {
 	if w.kv, err = js.KeyValue(ctx, WorkersBucket); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	w.objects = newObjectCache(js, cmp.Or(w.cfg.objectCache, DefaultObjectCache))
 	return nil
 }
 
@@ -288,7 +291,14 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, b *wire.Batch) (wir
 		w.mu.Unlock()
 	}()
 	t0 := time.Now()
-	outs, errs := par.ExecTasks(context.WithValue(bctx, workerKey{}, w.info.ID), b.Task, b.Inputs, time.Duration(b.TimeoutNanos), nil)
+	inErrs := w.loadBigInputs(bctx, b.Inputs)
+	jctx := context.WithValue(context.WithValue(bctx, workerKey{}, w.info.ID), objectsKey{}, w.objects)
+	outs, errs := par.ExecTasks(jctx, b.Task, b.Inputs, time.Duration(b.TimeoutNanos), nil)
+	for k, err := range inErrs {
+		if err != nil {
+			errs[k] = err
+		}
+	}
 	if ctx.Err() != nil {
 		return wire.Results{}, false
 	}
@@ -302,7 +312,7 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, b *wire.Batch) (wir
 		case errs[k] != nil:
 			r.Err = remote.ToWire(errs[k])
 		case len(outs[k]) > w.maxOut:
-			r.Err = &wire.Error{Kind: kindTooLarge, Msg: fmt.Sprintf("%v: result of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, len(outs[k]), w.nc.MaxPayload())}
+			r.Output, r.Err = w.bigResult(ctx, outs[k])
 		default:
 			r.Output = outs[k]
 		}
@@ -432,6 +442,8 @@ func (w *worker) register(ctx context.Context) {
 	info.RunningJobs = int(w.inJobs.Load())
 	info.Jobs = w.jobs.Load()
 	info.Failed = w.failed.Load()
+	info.ObjectsFetched = w.objects.fetched.Load()
+	info.ObjectBytesFetched = w.objects.fetchedBytes.Load()
 	w.mu.Lock()
 	info.LastError = w.lastError
 	w.mu.Unlock()
