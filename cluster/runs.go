@@ -354,8 +354,8 @@ func (c *Client) Runs(ctx context.Context) ([]RunInfo, error) {
 		if err != nil {
 			continue // gone since it was listed
 		}
-		var r RunInfo
-		if json.Unmarshal(e.Value(), &r) != nil {
+		r, ok := decodeRun(k, e.Value())
+		if !ok {
 			continue
 		}
 		if !r.Expires.IsZero() && time.Now().After(r.Expires) {
@@ -371,6 +371,18 @@ func (c *Client) Runs(ctx context.Context) ([]RunInfo, error) {
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].Started.After(runs[j].Started) })
 	return c.withDead(ctx, runs)
+}
+
+// decodeRun decodes the record of run key, a value of the PAR_RUNS
+// bucket, or reports false for one that does not decode or names another
+// run: Runs deletes what a record names, so a record written by anyone
+// else must not name, say, ">" (every run's results).
+func decodeRun(key string, data []byte) (RunInfo, bool) {
+	var r RunInfo
+	if json.Unmarshal(data, &r) != nil || r.Name != key || checkName("run", r.Name) != nil {
+		return RunInfo{}, false
+	}
+	return r, true
 }
 
 // deleteRun deletes a durable run's results, dead letters and record.
