@@ -86,14 +86,16 @@ type remote struct {
 	durable bool // a durable run: requests name the job, not this par
 }
 
-// connectCluster connects to the cluster at url (with $PAR_SECRET) and
+// connectCluster connects to the cluster at url (with $PAR_SECRET, and
+// $PAR_TLS_CA, $PAR_TLS_CERT, $PAR_TLS_KEY and $PAR_CREDS when set) and
 // returns the number of command slots of its live workers that run
 // commands, the default for -j. With a run name the commands are the
 // durable run of that name (see cluster.Client.Run): a command whose
 // line, input and sequence number match one that succeeded in an earlier
 // par of the same name is not run again, its output is replayed.
 func connectCluster(ctx context.Context, url, run string) (*remote, int, error) {
-	c, err := cluster.Connect(url, cluster.Secret(os.Getenv("PAR_SECRET")))
+	var env cluster.ClientFlags // empty: each from its environment variable
+	c, err := cluster.Connect(url, append(env.Options(), cluster.Secret(os.Getenv("PAR_SECRET")))...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -21,6 +21,7 @@ import (
 // once the server is ready.
 //
 //	par server [--data DIR] [--listen 127.0.0.1:4222] [--nats-http ADDR] [--secret S] [--no-sync]
+//	           [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
 //	           [--cluster-listen ADDR --routes URL,URL,… [--cluster-name NAME] [--name NAME]] [--replicas N]
 //
 // With --cluster-listen the server joins the others given by --routes in
@@ -36,6 +37,9 @@ func ServerMain(ctx context.Context, args []string, stdout, stderr io.Writer, ex
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:4222", "client address; port 0 picks a free one")
 	fs.StringVar(&cfg.HTTP, "nats-http", "", "NATS's own monitoring address, e.g. 127.0.0.1:8222 (none by default)")
 	secret := fs.String("secret", "", "shared secret clients must give (default $PAR_SECRET)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve TLS with this certificate (PEM; with --tls-key): clients then connect with tls:// URLs")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "the key of --tls-cert (PEM)")
+	fs.StringVar(&cfg.TLSCA, "tls-ca", "", "require client certificates signed by a CA in this file (mutual TLS; needs --tls-cert)")
 	fs.BoolVar(&cfg.NoSync, "no-sync", false, "do not fsync every write (faster; an OS crash may lose acknowledged jobs)")
 	fs.DurationVar(&cfg.Settings.AckWait, "ack-wait", 30*time.Second, "how long a lost worker keeps its batch before another gets it")
 	fs.IntVar(&cfg.Settings.MaxDeliver, "max-deliver", 5, "how often a batch is handed out before its jobs fail")
@@ -62,6 +66,10 @@ func ServerMain(ctx context.Context, args []string, stdout, stderr io.Writer, ex
 		return 2
 	}
 	cfg.Secret = secretOr(*secret)
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") || (cfg.TLSCA != "" && cfg.TLSCert == "") {
+		fmt.Fprintln(stderr, "par server: TLS needs both --tls-cert and --tls-key (and --tls-ca needs them too)")
+		return 2
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		fmt.Fprintln(stderr, "par server:", err)
 		return 1
@@ -120,6 +128,7 @@ type ServerExtra interface {
 // --stop-timeout to finish, the others go back to the queue).
 //
 //	par worker --connect URL [--jobs N] [--queue NAME] [--secret S] [--allow-exec]
+//	           [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--creds FILE]
 func WorkerMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("par worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -127,6 +136,8 @@ func WorkerMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	jobs := fs.Int("jobs", -1, "batches to run at once; -1 is one per CPU")
 	queue := fs.String("queue", DefaultQueue, "queue to serve")
 	secret := fs.String("secret", "", "shared secret (default $PAR_SECRET)")
+	var cf ClientFlags
+	cf.Register(fs)
 	allowExec := fs.Bool("allow-exec", false, "run shell commands sent by drivers (remote execution: trust every driver)")
 	stop := fs.Duration("stop-timeout", 10*time.Second, "on stop, how long running batches may take to finish")
 	verbose := fs.Bool("v", false, "log what the worker does")
@@ -144,11 +155,51 @@ func WorkerMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *allowExec {
 		opts = append(opts, AllowExec())
 	}
+	opts = append(opts, cf.Options()...)
 	if err := Serve(ctx, *url, opts...); err != nil {
 		fmt.Fprintln(stderr, "par worker:", err)
 		return 1
 	}
 	return 0
+}
+
+// ClientFlags are the flags of a command that connects to a cluster (par
+// worker, par status) for TLS and credentials; each defaults to its
+// environment variable (PAR_TLS_CA, PAR_TLS_CERT, PAR_TLS_KEY, PAR_CREDS),
+// as --secret does to PAR_SECRET.
+type ClientFlags struct {
+	CA, Cert, Key, Creds string
+}
+
+// Register adds the flags to fs.
+func (f *ClientFlags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.CA, "tls-ca", "", "trust servers whose certificate a CA in this file (PEM) signed (default $PAR_TLS_CA)")
+	fs.StringVar(&f.Cert, "tls-cert", "", "client certificate (PEM) for a server that wants one (default $PAR_TLS_CERT)")
+	fs.StringVar(&f.Key, "tls-key", "", "the key of --tls-cert (default $PAR_TLS_KEY)")
+	fs.StringVar(&f.Creds, "creds", "", "NATS credentials file, for NATS deployments with accounts (default $PAR_CREDS)")
+}
+
+// Options returns the options the flags, or their environment variables,
+// ask for. Their files are checked when Connect or Serve applies them.
+func (f *ClientFlags) Options() []Option {
+	or := func(v, env string) string {
+		if v != "" {
+			return v
+		}
+		return os.Getenv(env)
+	}
+	var opts []Option
+	if ca := or(f.CA, "PAR_TLS_CA"); ca != "" {
+		opts = append(opts, TLSCA(ca))
+	}
+	cert, key := or(f.Cert, "PAR_TLS_CERT"), or(f.Key, "PAR_TLS_KEY")
+	if cert != "" || key != "" {
+		opts = append(opts, TLSCert(cert, key))
+	}
+	if creds := or(f.Creds, "PAR_CREDS"); creds != "" {
+		opts = append(opts, Credentials(creds))
+	}
+	return opts
 }
 
 func secretOr(s string) string {

@@ -30,6 +30,10 @@ type config struct {
 	keepFinished time.Duration // driver: how long a finished durable run is kept
 	log          *slog.Logger
 	natsOpts     []nats.Option
+	tlsCA        string // file of CAs to trust (TLSCA)
+	tlsCert      string // client certificate file (TLSCert)
+	tlsKey       string
+	creds        string // NATS credentials file (Credentials)
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -184,10 +188,17 @@ func dial(url, name string, c *config, extra ...nats.Option) (*nats.Conn, error)
 	if c.secret != "" {
 		opts = append(opts, nats.Token(c.secret))
 	}
+	opts = append(opts, tlsOptions(c)...)
 	opts = append(opts, extra...)
 	opts = append(opts, c.natsOpts...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
+		if terr := tlsErr(url, err); terr != nil {
+			return nil, terr
+		}
+		if isAuthErr(err) && c.creds != "" {
+			return nil, fmt.Errorf("%w: connecting to %s with credentials file %s: %v", ErrAuth, url, c.creds, err)
+		}
 		if isAuthErr(err) {
 			return nil, fmt.Errorf("%w: connecting to %s: %v", ErrAuth, url, err)
 		}

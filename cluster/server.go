@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -30,6 +31,21 @@ type ServerConfig struct {
 	// Secret is the shared secret clients must present (NATS token
 	// authentication); "" for none.
 	Secret string
+	// TLSCert and TLSKey are the files (PEM) of the certificate the
+	// server presents and its key, both or neither. With them the client
+	// listener is TLS-only (clients connect with tls:// URLs and trust
+	// the certificate's CA, see TLSCA), NATS's monitoring is HTTPS, and
+	// so are the routes of a cluster, whose servers verify each other's
+	// certificates against TLSCA (or the system's roots): there each
+	// certificate must name its host and allow client authentication
+	// too. TLS encrypts; it does not authenticate clients, so an address
+	// beyond loopback still needs Secret.
+	TLSCert, TLSKey string
+	// TLSCA is a file (PEM) of CAs: clients must present a certificate
+	// signed by one (mutual TLS; see the TLSCert option), and servers of
+	// a cluster verify each other's with it. "" for none. It needs
+	// TLSCert and TLSKey.
+	TLSCA string
 	// NoSync relaxes durability: JetStream then flushes to disk every
 	// two minutes instead of on every write, so an operating-system crash
 	// or power loss can lose acknowledged jobs and results (a crash of the
@@ -65,6 +81,7 @@ type ServerConfig struct {
 type Server struct {
 	ns     *server.Server
 	secret string
+	tls    *tls.Config // the certificate, nil without TLS
 
 	ready    chan struct{} // closed when set up, or given up
 	setupErr error         // why setting up failed, once ready is closed
@@ -108,6 +125,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	tc, err := serverTLS(&cfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkMode(cfg.DataDir, cfg.ClusterListen != "", opts.Cluster.Name); err != nil {
 		return nil, err
 	}
@@ -121,7 +142,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("cluster: server on %s did not become ready", cfg.Listen)
 	}
-	s := &Server{ns: ns, secret: cfg.Secret, ready: make(chan struct{})}
+	s := &Server{ns: ns, secret: cfg.Secret, tls: tc, ready: make(chan struct{})}
 	if want > 0 {
 		// A server of a cluster cannot set up alone: JetStream needs its
 		// peers. It does so once they have joined (see Ready).
@@ -156,8 +177,19 @@ func (s *Server) setup(ctx context.Context, settings Settings) error {
 	return Setup(ctx, js, DefaultQueue, settings)
 }
 
-// URL returns the address clients connect to, e.g. "nats://127.0.0.1:4222".
+// URL returns the address clients connect to, e.g. "nats://127.0.0.1:4222",
+// or "tls://127.0.0.1:4222" for a server with TLS.
 func (s *Server) URL() string { return s.ns.ClientURL() }
+
+// TLSConfig returns a TLS configuration with the server's certificate, for
+// listeners beside it (par server's dashboard), or nil for a server
+// without TLS. It asks for no client certificate.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.Clone()
+}
 
 // Shutdown stops the server and waits until it has. Clients connected to
 // it try to reconnect; a server started again on the same DataDir and

@@ -23,12 +23,14 @@ import (
 // par server, which watches every batch and result; against a NATS
 // deployment without one, only the workers and queues are known.
 //
-//	par status [--connect URL] [--secret S] [--json]
+//	par status [--connect URL] [--secret S] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--creds FILE] [--json]
 func statusMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("par status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("connect", "nats://127.0.0.1:4222", "NATS URL of the cluster")
 	secret := fs.String("secret", "", "shared secret (default $PAR_SECRET)")
+	var cf cluster.ClientFlags
+	cf.Register(fs)
 	asJSON := fs.Bool("json", false, "print the state as JSON, as the dashboard's /api/state gives it")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
 	if fs.Parse(args) != nil {
@@ -43,7 +45,7 @@ func statusMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	c, err := cluster.Connect(*url, cluster.Secret(*secret))
+	c, err := cluster.Connect(*url, append(cf.Options(), cluster.Secret(*secret))...)
 	if err != nil {
 		fmt.Fprintln(stderr, "par status:", err)
 		return 1
