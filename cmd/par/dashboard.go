@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
@@ -36,6 +37,10 @@ func (x *serverDashboard) Start(s *cluster.Server, secret string) (string, func(
 		var err error
 		if ln, err = dashboard.Listen(addr, secret); err != nil {
 			return "", nil, fmt.Errorf("--http: %w", err)
+		}
+		if tc := s.TLSConfig(); tc != nil {
+			// The server's certificate serves the dashboard too: HTTPS.
+			ln = tls.NewListener(ln, tc)
 		}
 	}
 	var stops []func()
@@ -83,5 +88,9 @@ func (x *serverDashboard) Start(s *cluster.Server, secret string) (string, func(
 		cancel()
 		<-served
 	})
-	return "dashboard: http://" + ln.Addr().String() + "/", stop, nil
+	scheme := "http"
+	if s.TLSConfig() != nil {
+		scheme = "https"
+	}
+	return "dashboard: " + scheme + "://" + ln.Addr().String() + "/", stop, nil
 }
