@@ -134,4 +134,13 @@
 // address without a secret (ErrInsecure). The secret is NATS token
 // authentication; a wrong one fails with ErrAuth and nothing runs. A
 // worker runs shell-command jobs (task ExecTask) only with AllowExec.
+//
+// Given a certificate and its key (ServerConfig.TLSCert and TLSKey), the
+// server is TLS-only and its URL tls://…; clients trust its CA with TLSCA,
+// and a client that does not, or asks for TLS from a server without it,
+// fails at once with ErrUntrusted or ErrNoTLS. TLS encrypts, the secret
+// authenticates: beyond loopback the secret is still required.
+// ServerConfig.TLSCA asks for client certificates (TLSCert). Against a
+// NATS deployment with accounts, clients authenticate with a credentials
+// file (Credentials).
 package cluster

@@ -18,7 +18,7 @@ import (
 // that trust its CA.
 func TestTLSMap(t *testing.T) {
 	tf := partest.TLS(t)
-	url := partest.StartServerWith(t, cluster.ServerConfig{TLSCert: tf.Cert, TLSKey: tf.Key, Secret: "s"})
+	url := partest.StartServerWith(t, cluster.ServerConfig{TLSCert: tf.Cert, TLSKey: tf.Key, Secret: "s", HTTP: "127.0.0.1:0"})
 	if !strings.HasPrefix(url, "tls://127.0.0.1:") {
 		t.Fatalf("URL of a server with TLS: %s, want tls://127.0.0.1:…", url)
 	}
