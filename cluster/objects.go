@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,7 +135,7 @@ func checkHash(h string) error {
 // for a slow link, short enough that a stalled transfer (an object whose
 // parts expired while it was read) ends in an error, not a hang.
 func transferTime(size int64) time.Duration {
-	return 30*time.Second + time.Duration(size/(1<<20))*time.Second
+	return 30*time.Second + time.Duration(min(max(size, 0), 1<<40)/(1<<20))*time.Second
 }
 
 // objectStore returns the object store bucket, creating it with s if it
@@ -256,6 +257,7 @@ type objectCache struct {
 	lru   list.List // of *cached, most recent first
 	items map[string]*list.Element
 	size  int64
+	types map[reflect.Type]int // an id for each type values are decoded as
 }
 
 type cached struct {
@@ -265,14 +267,21 @@ type cached struct {
 }
 
 func newObjectCache(js jetstream.JetStream, max int64) *objectCache {
-	return &objectCache{js: js, max: max, items: map[string]*list.Element{}}
+	return &objectCache{js: js, max: max, items: map[string]*list.Element{}, types: map[reflect.Type]int{}}
 }
 
 // get returns the value of the object hash decoded as typ, from the cache
 // or else fetched once however many jobs ask at once.
 func (oc *objectCache) get(ctx context.Context, hash string, size int64, typ reflect.Type, decode func([]byte) (any, error)) (any, error) {
-	key := hash + " " + typ.String()
 	oc.mu.Lock()
+	id, ok := oc.types[typ]
+	if !ok {
+		id = len(oc.types)
+		oc.types[typ] = id
+	}
+	// Type names are not unique (two packages may each have a Config):
+	// the key holds the type's id.
+	key := hash + " " + strconv.Itoa(id)
 	if e, ok := oc.items[key]; ok {
 		oc.lru.MoveToFront(e)
 		oc.mu.Unlock()

@@ -264,4 +264,11 @@ func TestPutTooLarge(t *testing.T) {
 	if _, err := cluster.Put(testCtx(t), c, make([]byte, 4<<20)); !errors.Is(err, cluster.ErrTooLarge) {
 		t.Fatalf("Put of 4 MiB in a store of 3: %v, want ErrTooLarge", err)
 	}
+	// Two values of 2 MiB do not fit together.
+	if _, err := cluster.Put(testCtx(t), c, pattern(2<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Put(testCtx(t), c, make([]byte, 2<<20)); !errors.Is(err, cluster.ErrObjectStoreFull) {
+		t.Fatalf("Put of 2 MiB in a store of 3 holding 2: %v, want ErrObjectStoreFull", err)
+	}
 }
