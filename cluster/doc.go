@@ -140,7 +140,7 @@
 // and a client that does not, or asks for TLS from a server without it,
 // fails at once with ErrUntrusted or ErrNoTLS. TLS encrypts, the secret
 // authenticates: beyond loopback the secret is still required.
-// ServerConfig.TLSCA asks for client certificates (TLSCert). Against a
+// ServerConfig.TLSVerify asks for client certificates (TLSCert). Against a
 // NATS deployment with accounts, clients authenticate with a credentials
 // file (Credentials).
 package cluster

@@ -21,7 +21,7 @@ import (
 // once the server is ready.
 //
 //	par server [--data DIR] [--listen 127.0.0.1:4222] [--nats-http ADDR] [--secret S] [--no-sync]
-//	           [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
+//	           [--tls-cert FILE --tls-key FILE [--tls-ca FILE [--tls-verify]]]
 //	           [--cluster-listen ADDR --routes URL,URL,… [--cluster-name NAME] [--name NAME]] [--replicas N]
 //
 // With --cluster-listen the server joins the others given by --routes in
@@ -39,7 +39,8 @@ func ServerMain(ctx context.Context, args []string, stdout, stderr io.Writer, ex
 	secret := fs.String("secret", "", "shared secret clients must give (default $PAR_SECRET)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve TLS with this certificate (PEM; with --tls-key): clients then connect with tls:// URLs")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "the key of --tls-cert (PEM)")
-	fs.StringVar(&cfg.TLSCA, "tls-ca", "", "require client certificates signed by a CA in this file (mutual TLS; needs --tls-cert)")
+	fs.StringVar(&cfg.TLSCA, "tls-ca", "", "CAs (PEM) that sign the other servers' certificates (routes), and with --tls-verify clients'")
+	fs.BoolVar(&cfg.TLSVerify, "tls-verify", false, "require client certificates signed by a CA of --tls-ca (mutual TLS)")
 	fs.BoolVar(&cfg.NoSync, "no-sync", false, "do not fsync every write (faster; an OS crash may lose acknowledged jobs)")
 	fs.DurationVar(&cfg.Settings.AckWait, "ack-wait", 30*time.Second, "how long a lost worker keeps its batch before another gets it")
 	fs.IntVar(&cfg.Settings.MaxDeliver, "max-deliver", 5, "how often a batch is handed out before its jobs fail")
@@ -66,8 +67,12 @@ func ServerMain(ctx context.Context, args []string, stdout, stderr io.Writer, ex
 		return 2
 	}
 	cfg.Secret = secretOr(*secret)
-	if (cfg.TLSCert == "") != (cfg.TLSKey == "") || (cfg.TLSCA != "" && cfg.TLSCert == "") {
-		fmt.Fprintln(stderr, "par server: TLS needs both --tls-cert and --tls-key (and --tls-ca needs them too)")
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") || ((cfg.TLSCA != "" || cfg.TLSVerify) && cfg.TLSCert == "") {
+		fmt.Fprintln(stderr, "par server: TLS needs both --tls-cert and --tls-key (and --tls-ca, --tls-verify need them too)")
+		return 2
+	}
+	if cfg.TLSVerify && cfg.TLSCA == "" {
+		fmt.Fprintln(stderr, "par server: --tls-verify needs --tls-ca, the CA that signs the clients' certificates")
 		return 2
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

@@ -41,11 +41,13 @@ type ServerConfig struct {
 	// too. TLS encrypts; it does not authenticate clients, so an address
 	// beyond loopback still needs Secret.
 	TLSCert, TLSKey string
-	// TLSCA is a file (PEM) of CAs: clients must present a certificate
-	// signed by one (mutual TLS; see the TLSCert option), and servers of
-	// a cluster verify each other's with it. "" for none. It needs
-	// TLSCert and TLSKey.
+	// TLSCA is a file (PEM) of CAs against which servers of a cluster
+	// verify each other's certificates (the system's roots when ""), and
+	// with TLSVerify clients' certificates. It needs TLSCert and TLSKey.
 	TLSCA string
+	// TLSVerify makes clients present a certificate signed by a CA of
+	// TLSCA (mutual TLS; see the TLSCert option).
+	TLSVerify bool
 	// NoSync relaxes durability: JetStream then flushes to disk every
 	// two minutes instead of on every write, so an operating-system crash
 	// or power loss can lose acknowledged jobs and results (a crash of the

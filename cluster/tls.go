@@ -139,8 +139,8 @@ func loadCA(file string) (*x509.CertPool, error) {
 // for the server's other listeners (Server.TLSConfig).
 func serverTLS(cfg *ServerConfig, opts *server.Options) (*tls.Config, error) {
 	if cfg.TLSCert == "" && cfg.TLSKey == "" {
-		if cfg.TLSCA != "" {
-			return nil, invalid("a TLS CA (--tls-ca) needs a certificate and key (--tls-cert, --tls-key)")
+		if cfg.TLSCA != "" || cfg.TLSVerify {
+			return nil, invalid("a TLS CA or client verification (--tls-ca, --tls-verify) needs a certificate and key (--tls-cert, --tls-key)")
 		}
 		return nil, nil
 	}
@@ -158,8 +158,11 @@ func serverTLS(cfg *ServerConfig, opts *server.Options) (*tls.Config, error) {
 			return nil, fmt.Errorf("%w: cluster: TLS CA: %v", errInvalidOption, err)
 		}
 	}
+	if cfg.TLSVerify && pool == nil {
+		return nil, invalid("verifying client certificates (--tls-verify) needs the CA that signs them (--tls-ca)")
+	}
 	client := tc.Clone()
-	if pool != nil {
+	if cfg.TLSVerify {
 		client.ClientCAs = pool
 		client.ClientAuth = tls.RequireAndVerifyClientCert
 		opts.TLSVerify = true

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/par-project/par"
 	"github.com/par-project/par/cluster"
@@ -82,7 +83,7 @@ func TestTLSNotOffered(t *testing.T) {
 // with one signed by its CA connects, one without fails clearly.
 func TestTLSMutual(t *testing.T) {
 	tf := partest.TLS(t)
-	url := partest.StartServerWith(t, cluster.ServerConfig{TLSCert: tf.Cert, TLSKey: tf.Key, TLSCA: tf.CA})
+	url := partest.StartServerWith(t, cluster.ServerConfig{TLSCert: tf.Cert, TLSKey: tf.Key, TLSCA: tf.CA, TLSVerify: true})
 	if _, err := cluster.Connect(url, cluster.TLSCA(tf.CA)); !errors.Is(err, cluster.ErrClientCert) {
 		t.Errorf("Connect without a client certificate: %v, want ErrClientCert", err)
 	}
@@ -127,11 +128,12 @@ func TestTLSBadFiles(t *testing.T) {
 		}
 	}
 	for name, cfg := range map[string]cluster.ServerConfig{
-		"cert without key": {TLSCert: tf.Cert},
-		"key without cert": {TLSKey: tf.Key},
-		"CA without cert":  {TLSCA: tf.CA},
-		"missing cert":     {TLSCert: missing, TLSKey: tf.Key},
-		"junk CA":          {TLSCert: tf.Cert, TLSKey: tf.Key, TLSCA: junk},
+		"cert without key":  {TLSCert: tf.Cert},
+		"key without cert":  {TLSKey: tf.Key},
+		"CA without cert":   {TLSCA: tf.CA},
+		"verify without CA": {TLSCert: tf.Cert, TLSKey: tf.Key, TLSVerify: true},
+		"missing cert":      {TLSCert: missing, TLSKey: tf.Key},
+		"junk CA":           {TLSCert: tf.Cert, TLSKey: tf.Key, TLSCA: junk},
 	} {
 		cfg.DataDir, cfg.Listen = t.TempDir(), "127.0.0.1:0"
 		if _, err := cluster.NewServer(cfg); !errors.Is(err, par.ErrInvalidOption) {
@@ -157,5 +159,41 @@ func TestCredsReachConnect(t *testing.T) {
 	_, err := cluster.Connect(url, cluster.Credentials(creds))
 	if err == nil || !strings.Contains(err.Error(), creds) {
 		t.Fatalf("Connect with a malformed credentials file: %v, want an error naming it", err)
+	}
+}
+
+// TestTLSClusterRoutes forms a cluster of three par servers whose routes
+// use TLS, each verifying the others against the CA, and runs jobs across
+// it from clients on different servers.
+func TestTLSClusterRoutes(t *testing.T) {
+	tf := partest.TLS(t)
+	ctx := testCtx(t)
+	clients, routes := clusterPorts(t)
+	var servers []*cluster.Server
+	for i := range 3 {
+		s, err := cluster.NewServer(cluster.ServerConfig{
+			DataDir: t.TempDir(), Listen: clients[i], NoSync: true, Settings: cluster.Settings{AckWait: 2 * time.Second},
+			ClusterListen: strings.TrimPrefix(routes[i], "nats://"), Routes: routes, ClusterName: "partest",
+			TLSCert: tf.Cert, TLSKey: tf.Key, TLSCA: tf.CA,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Shutdown)
+		servers = append(servers, s)
+	}
+	for _, s := range servers {
+		if err := s.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	partest.StartWorkers(t, servers[2].URL(), 1, cluster.TLSCA(tf.CA))
+	c := connect(t, servers[0].URL(), cluster.TLSCA(tf.CA))
+	if cs, err := c.ClusterStatus(ctx); err != nil || cs.Mode != "cluster" || cs.Replicas != 3 {
+		t.Fatalf("cluster status: %+v, %v; want a cluster with 3 replicas", cs, err)
+	}
+	got, err := par.Map(ctx, []int{7, 8}, squareTask.Func(), par.On(c))
+	if err != nil || !slices.Equal(got, []int{49, 64}) {
+		t.Fatalf("par.Map across a TLS cluster = %v, %v; want [49 64]", got, err)
 	}
 }

@@ -18,10 +18,11 @@ import (
 func TestServerTLSFlags(t *testing.T) {
 	tf := partest.TLS(t)
 	ctx := testCtx(t, 30*time.Second)
-	for _, args := range [][]string{{"--tls-cert", tf.Cert}, {"--tls-key", tf.Key}, {"--tls-ca", tf.CA}} {
+	for _, args := range [][]string{{"--tls-cert", tf.Cert}, {"--tls-key", tf.Key}, {"--tls-ca", tf.CA},
+		{"--tls-cert", tf.Cert, "--tls-key", tf.Key, "--tls-verify"}} {
 		var out, errOut bytes.Buffer
 		code := run(ctx, append([]string{"server", "--data", t.TempDir(), "--listen", "127.0.0.1:0"}, args...), nil, &out, &errOut)
-		if code != 2 || !strings.Contains(errOut.String(), "--tls-cert and --tls-key") || out.Len() != 0 {
+		if code != 2 || !strings.Contains(errOut.String(), "--tls-") || out.Len() != 0 {
 			t.Errorf("par server %q: exit %d, stdout %q, stderr %q; want exit 2 naming --tls-cert and --tls-key",
 				args, code, out.String(), errOut.String())
 		}
