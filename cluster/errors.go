@@ -11,8 +11,9 @@ import (
 // Errors of the cluster backend. Each works with errors.Is.
 var (
 	// ErrAuth is wrapped by the error of Connect, Serve and the commands
-	// when the server refuses the secret (or its absence).
-	ErrAuth = errors.New("cluster: the server refused the secret (wrong or missing --secret / PAR_SECRET)")
+	// when the server refuses the secret or credentials file (or their
+	// absence).
+	ErrAuth = errors.New("cluster: the server refused the secret or credentials (wrong or missing --secret / PAR_SECRET, or --creds / PAR_CREDS)")
 	// ErrInsecure is returned by NewServer for a listen address other
 	// than loopback without a secret.
 	ErrInsecure = errors.New("cluster: refusing to listen beyond loopback without a secret")
