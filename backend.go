@@ -67,6 +67,11 @@ type Batch struct {
 	// Filled by Exec.
 	Output []byte  // a CBOR array with one item per job: its result, any value where it failed
 	Errs   []error // nil when every job succeeded; else one per job, nil where it succeeded
+	// Ran is how long the jobs ran on their workers, all together, when
+	// the backend knows (0 otherwise). Batch sizes follow it rather than
+	// Exec's time, which also counts the round trip, queueing and storage:
+	// costs of a batch, not of its jobs.
+	Ran time.Duration
 }
 
 // Len returns the number of jobs in b.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/par-project/par"
 	"github.com/par-project/par/internal/wire"
@@ -228,5 +229,49 @@ func TestExecBatchRunsAnArray(t *testing.T) {
 	}
 	if _, _, err := par.ExecBatch(ctx, sqrtTask.Name(), []byte{0x01}, 0, nil); !errors.Is(err, wire.ErrDecode) {
 		t.Fatalf("not an array: %v", err)
+	}
+}
+
+// slowTransport answers every batch after a fixed delay, as a remote
+// backend's round trip does, and reports how long its jobs ran (100 ns
+// each): batch sizes must follow that, not the delay.
+type slowTransport struct {
+	mu    sync.Mutex
+	execs int
+}
+
+func (b *slowTransport) Start(ctx context.Context, spec par.Spec) (par.Session, error) {
+	s, err := par.Goroutines().Start(ctx, spec)
+	return &slowSession{Session: s, b: b}, err
+}
+
+type slowSession struct {
+	par.Session
+	b *slowTransport
+}
+
+func (s *slowSession) BatchTarget() time.Duration { return time.Millisecond }
+
+func (s *slowSession) Exec(ctx context.Context, batch *par.Batch) error {
+	s.b.mu.Lock()
+	s.b.execs++
+	s.b.mu.Unlock()
+	time.Sleep(2 * time.Millisecond) // the round trip, not synchronisation
+	err := s.Session.Exec(ctx, batch)
+	batch.Ran = time.Duration(batch.Len()) * 100 * time.Nanosecond
+	return err
+}
+
+func TestBatchesFollowRunTimeNotRoundTrips(t *testing.T) {
+	b := &slowTransport{}
+	xs := make([]float64, 20000)
+	got, err := par.Map(context.Background(), xs, sqrtTask.Func(), par.On(b), par.Jobs(2))
+	if err != nil || len(got) != len(xs) {
+		t.Fatal(err)
+	}
+	// Sized by the 2 ms round trip, every batch would be one job long
+	// (20,000 of them); by run time they grow eightfold to 10,000 jobs.
+	if b.execs > 60 {
+		t.Fatalf("%d batches for %d jobs: sizes follow the round trip, not the jobs' run time", b.execs, len(xs))
 	}
 }

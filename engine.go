@@ -355,10 +355,12 @@ func (e *engine[In, Out]) runSlot(id int) {
 			for k := 0; k < len(b.in); {
 				k = e.execLocal(ctx, b, k)
 			}
+			e.size.observe(time.Since(t0), b.ran)
+		} else if ran := e.execRemote(ctx, b); ran > 0 {
+			e.size.observe(ran, b.ran)
 		} else {
-			e.execRemote(ctx, b)
+			e.size.observe(time.Since(t0), b.ran)
 		}
-		e.size.observe(time.Since(t0), b.ran)
 		if e.direct {
 			e.absorb(b)
 			continue
@@ -424,8 +426,9 @@ func runJob[A, R any](ctx context.Context, fn func(context.Context, A) (R, error
 // execRemote runs b on a backend outside the process: its inputs travel
 // as one CBOR array and its results come back as one. Jobs that fail
 // with a retryable error run again, as a smaller batch, up to the retry
-// limit.
-func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
+// limit. It returns how long the jobs ran on the workers, if the backend
+// says (Batch.Ran), else 0.
+func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) (ran time.Duration) {
 	b.ran = len(b.in)
 	input, pending := e.encodeAll(b)
 	var items [][]byte // input split by job, once a retry needs a part of it
@@ -435,6 +438,7 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
 			rb.Indexes[i] = b.first + k
 		}
 		err := e.sess.Exec(ctx, rb)
+		ran += rb.Ran
 		// Results decode at once, straight into place when the batch went
 		// whole; if that fails, one by one below, so that only the bad
 		// ones fail.
@@ -480,14 +484,14 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
 			e.fail(b, k, jerr)
 		}
 		if len(retry) == 0 {
-			return
+			return ran
 		}
 		b.retry += len(retry)
 		if !sleepCtx(ctx, backoffFor(e.o.backoff, attempt)) {
 			for _, k := range retry {
 				e.fail(b, k, ctx.Err())
 			}
-			return
+			return ran
 		}
 		if items == nil {
 			items, _ = wire.SplitArray(input) // it was built from pending, in order
@@ -502,6 +506,7 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) {
 		}
 		input, items, pending = wire.JoinArray(part), part, retry
 	}
+	return ran
 }
 
 // encodeAll encodes b's inputs as one CBOR array with one Marshal and

@@ -525,6 +525,7 @@ func (s *session) deliver(data []byte, seq uint64) {
 			continue
 		}
 		delete(p.pos, r.Index)
+		p.b.Ran += time.Duration(r.Nanos)
 		if s.durable != nil {
 			s.durable.note(p.digs[k], r.Output, r.Err == nil)
 		}

@@ -132,8 +132,10 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 	}
 	// The batch decodes and encodes at once; the page still says which job
 	// runs, so a crash blames the right one.
+	t0 := time.Now()
 	out, errs, err := par.ExecBatch(ctx, b.Task, b.Inputs, time.Duration(b.TimeoutNanos),
 		func(k int) { page.store(seq | uint64(k+1)) })
+	ran := time.Since(t0).Nanoseconds()
 	if err != nil {
 		// No job ran (an unknown task, say): each fails with the reason.
 		errs = make([]error, b.n)
@@ -143,7 +145,7 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 		out = wire.JoinArray(slices.Repeat([][]byte{{0xf6}}, b.n))
 	}
 	if len(out) <= maxResultsFrame {
-		return send(w, &results{Batch: b.ID, Outputs: out, Errs: jobErrors(errs, 0, b.n)})
+		return send(w, &results{Batch: b.ID, Outputs: out, Errs: jobErrors(errs, 0, b.n), Nanos: ran})
 	}
 	items, err := wire.SplitArray(out)
 	if err != nil {
@@ -156,6 +158,9 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 			to++
 		}
 		rs := results{Batch: b.ID, Outputs: wire.JoinArray(items[from:to]), Errs: jobErrors(errs, from, to)}
+		if from == 0 {
+			rs.Nanos = ran
+		}
 		if err := send(w, &rs); err != nil {
 			return err
 		}

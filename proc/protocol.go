@@ -77,6 +77,7 @@ type results struct {
 	Batch   uint64     `cbor:"1,keyasint,omitempty"`
 	Outputs []byte     `cbor:"2,keyasint,omitempty"` // a CBOR array, one item per job
 	Errs    []jobError `cbor:"3,keyasint,omitempty"` // the failed jobs, in order
+	Nanos   int64      `cbor:"4,keyasint,omitempty"` // how long the jobs ran, for batch sizing
 
 	n int // the number of results, set by validate
 }
@@ -91,6 +92,9 @@ type jobError struct {
 func (r *results) validate() error {
 	bad := func(what string) error {
 		return fmt.Errorf("%w: results of batch %d: %s", wire.ErrInvalid, r.Batch, what)
+	}
+	if r.Nanos < 0 {
+		return bad("negative run time")
 	}
 	var err error
 	if r.n, err = arrayLen(r.Outputs); err != nil {

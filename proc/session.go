@@ -122,6 +122,7 @@ func (x *execution) input(chunk []int) (input []byte, sent, later []int, err err
 
 // output records the results rs of jobs chunk[got:].
 func (x *execution) output(rs *results, chunk []int, got int) error {
+	x.b.Ran += time.Duration(rs.Nanos)
 	for _, e := range rs.Errs {
 		x.fail(chunk[got+e.At], remote.FromWire(&e.Err, "", nil))
 	}
