@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/par-project/par/internal/testio"
+
 	"github.com/par-project/par"
 )
 
@@ -21,7 +23,7 @@ var chaosTask = par.Register("proc-test.chaos", func(_ context.Context, x int) (
 // TestChaos kills a random worker every 50 ms while 10,000 jobs run:
 // every job's result must arrive exactly once, and be right.
 func TestChaos(t *testing.T) {
-	b := newBackend(t, Workers(3), Stderr(&syncBuffer{}))
+	b := newBackend(t, Workers(3), Stderr(&testio.Buffer{}))
 	ctx := testCtx(t)
 	const n = 10_000
 

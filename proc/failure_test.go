@@ -3,13 +3,13 @@
 package proc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/par-project/par/internal/testio"
 
 	"github.com/par-project/par"
 )
@@ -38,7 +38,7 @@ func TestPanic(t *testing.T) {
 }
 
 func TestExit(t *testing.T) {
-	var stderr syncBuffer
+	var stderr testio.Buffer
 	b := newBackend(t, Workers(2), Stderr(&stderr))
 	before := b.pids()
 	_, err := par.Map(testCtx(t), ints(20), exitTask.Func(), par.On(b))
@@ -73,7 +73,7 @@ func TestExit(t *testing.T) {
 }
 
 func TestExitRetried(t *testing.T) {
-	b := newBackend(t, Workers(2), Stderr(&syncBuffer{}))
+	b := newBackend(t, Workers(2), Stderr(&testio.Buffer{}))
 	_, err := par.Map(testCtx(t), ints(20), exitTask.Func(), par.On(b), par.Retries(2, 0), par.CollectErrors())
 	var lost *par.WorkerLostError
 	if !errors.As(err, &lost) {
@@ -141,24 +141,6 @@ func TestTimeoutCooperative(t *testing.T) {
 	if after := b.pids(); len(pids) > 0 && (len(after) != 1 || after[0] != pids[0]) {
 		t.Errorf("worker replaced (%v, then %v) although the job returned", pids, after)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestFailFastKills: when a job fails, par cancels the others; a worker

@@ -11,10 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/par-project/par/internal/testio"
 
 	"go.uber.org/goleak"
 
@@ -60,25 +61,6 @@ func wantSums(upto, count int) string {
 		fmt.Fprintf(&b, "sum of primes below %d is %d\n", n, sieve(n))
 	}
 	return b.String() + "\n"
-}
-
-// syncBuffer is a bytes.Buffer that worker processes' output may reach
-// from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func testCtx(t *testing.T) context.Context {
@@ -147,7 +129,7 @@ func TestPrimesBackends(t *testing.T) {
 	const upto, count = 20000, 16
 	for _, backend := range []string{"goroutines", "proc", "cluster"} {
 		t.Run(backend, func(t *testing.T) {
-			var out, errs syncBuffer
+			var out, errs testio.Buffer
 			args := []string{"-backend", backend, "-upto", strconv.Itoa(upto), "-n", strconv.Itoa(count), "-jobs", "2"}
 			if code := run(testCtx(t), args, &out, &errs); code != 0 {
 				t.Fatalf("exit %d: %s", code, errs.String())
@@ -227,7 +209,7 @@ func (k *killer) Write(p []byte) (int, error) {
 func TestPrimesProcKilledWorkers(t *testing.T) {
 	const upto, count = 100000, 64
 	k := &killer{t: t, at: []int{1, 4, 8}}
-	var errs syncBuffer
+	var errs testio.Buffer
 	args := []string{"-backend", "proc", "-upto", strconv.Itoa(upto), "-n", strconv.Itoa(count), "-jobs", "2"}
 	if code := run(testCtx(t), args, k, &errs); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
@@ -261,7 +243,7 @@ func TestPrimesExistingCluster(t *testing.T) {
 	t.Setenv("PAR_SECRET", "")
 	url := partest.StartServer(t)
 	partest.StartWorkers(t, url, 2, cluster.Jobs(1))
-	var out, errs syncBuffer
+	var out, errs testio.Buffer
 	if code := run(testCtx(t), []string{"-cluster", url, "-upto", "20000", "-n", "16"}, &out, &errs); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
 	}
@@ -287,7 +269,7 @@ func TestPrimesWorker(t *testing.T) {
 	url := partest.StartServer(t)
 	ctx, stop := context.WithCancel(testCtx(t))
 	done := make(chan int)
-	var errs syncBuffer
+	var errs testio.Buffer
 	go func() {
 		done <- run(ctx, []string{"-worker", "-cluster", url, "-name", "w9", "-jobs", "1"}, &bytes.Buffer{}, &errs)
 	}()
@@ -383,7 +365,7 @@ func TestPrimesClusterDriverKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errs syncBuffer
+	var errs testio.Buffer
 	cmd.Stderr = &errs
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
