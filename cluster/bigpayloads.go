@@ -79,3 +79,18 @@ func (w *worker) bigResult(ctx context.Context, out []byte) ([]byte, *wire.Error
 	}
 	return ref, nil
 }
+
+// dropGoneBig forgets the stored results of a durable run, in outs, that
+// refer to large results no longer in the object store (they expired),
+// so that their jobs run again instead of failing.
+func (s *session) dropGoneBig(ctx context.Context, outs [][]byte) {
+	for k, out := range outs {
+		if !isBig(out) {
+			continue
+		}
+		if r, err := parseBig(out); err == nil && objectStored(ctx, s.c.js, r.Hash) {
+			continue
+		}
+		outs[k] = nil
+	}
+}

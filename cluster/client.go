@@ -250,6 +250,9 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	b.Errs = make([]error, n)
 	digs := s.reuse(b.Task, ins, outs) // a durable run's stored results
 	limit := int(s.max) - 1024         // room for the envelope and headers
+	if digs != nil {
+		s.dropGoneBig(ctx, outs)
+	}
 	var parts []*pending
 	defer func() {
 		s.mu.Lock()

@@ -215,6 +215,16 @@ func putObject(ctx context.Context, js jetstream.JetStream, data []byte) (string
 	return hash, nil
 }
 
+// objectStored reports whether the object hash is in the store.
+func objectStored(ctx context.Context, js jetstream.JetStream, hash string) bool {
+	obs, err := objectStore(ctx, js)
+	if err != nil {
+		return false
+	}
+	info, err := obs.GetInfo(ctx, hash)
+	return err == nil && !info.Deleted
+}
+
 // fetchObject reads the object hash, of size bytes when size > 0, from
 // the store, and checks it against its hash.
 func fetchObject(ctx context.Context, js jetstream.JetStream, hash string, size int64) ([]byte, error) {

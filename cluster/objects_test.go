@@ -272,3 +272,30 @@ func TestPutTooLarge(t *testing.T) {
 		t.Fatalf("Put of 2 MiB in a store of 3 holding 2: %v, want ErrObjectStoreFull", err)
 	}
 }
+
+// TestLargeResultOfDurableRunExpired: a durable run run again whose stored
+// large result expired runs its job again, rather than failing it.
+func TestLargeResultOfDurableRunExpired(t *testing.T) {
+	url := partest.StartServer(t)
+	partest.StartWorkers(t, url, 1)
+	c := connect(t, url)
+	ctx := testCtx(t)
+	run := func() {
+		t.Helper()
+		out, err := par.Map(ctx, []int{2 << 20, 5}, blobTask.Func(), par.On(c.Run("big-results")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out[0]) != 2<<20 || len(out[1]) != 5 {
+			t.Fatalf("results of %d and %d bytes, want 2 MiB and 5", len(out[0]), len(out[1]))
+		}
+	}
+	run()
+	// The result's object has the hash of its value, which Put gives.
+	ref, err := cluster.Put(ctx, c, make([]byte, 2<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleteObject(t, url, ref.Hash)
+	run()
+}
