@@ -18,7 +18,7 @@ func ExampleClientFlags() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(*url, cf.CA, cf.Creds)
 	// Then: c, err := cluster.Connect(*url, cf.Options()...)
+	fmt.Println(*url, cf.CA, cf.Creds)
 	// Output: tls://127.0.0.1:4222 ca.pem user.creds
 }
