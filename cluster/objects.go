@@ -235,9 +235,19 @@ func fetchObject(ctx context.Context, js jetstream.JetStream, hash string, size 
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, transferTime(size))
-	defer cancel()
-	data, err := obs.GetBytes(ctx, hash)
+	var data []byte
+	for range 2 {
+		// A second try when the first fails other than for a missing
+		// object: a Put that refreshed the object while it was read
+		// replaced the parts being read, and the reader waited for them
+		// until its deadline.
+		tctx, cancel := context.WithTimeout(ctx, transferTime(size))
+		data, err = obs.GetBytes(tctx, hash)
+		cancel()
+		if err == nil || errors.Is(err, jetstream.ErrObjectNotFound) || ctx.Err() != nil {
+			break
+		}
+	}
 	switch {
 	case errors.Is(err, jetstream.ErrObjectNotFound):
 		return nil, fmt.Errorf("%w: sha256:%s (it expired after Settings.ObjectsMaxAge, or was never stored here)", ErrObjectNotFound, hash)
