@@ -23,6 +23,7 @@ import (
 //	par server [--data DIR] [--listen 127.0.0.1:4222] [--nats-http ADDR] [--secret S] [--no-sync]
 //	           [--tls-cert FILE --tls-key FILE [--tls-ca FILE [--tls-verify]]]
 //	           [--cluster-listen ADDR --routes URL,URL,… [--cluster-name NAME] [--name NAME]] [--replicas N]
+//	           [--max-object-store-bytes N] [--objects-max-age D]
 //
 // With --cluster-listen the server joins the others given by --routes in
 // a NATS cluster, and prints its URL once the cluster has formed.
@@ -49,6 +50,8 @@ func ServerMain(ctx context.Context, args []string, stdout, stderr io.Writer, ex
 	fs.StringVar(&cfg.ClusterName, "cluster-name", "", "the cluster's name, the same on every server (default par)")
 	fs.StringVar(&cfg.Name, "name", "", "this server's name, unique in the cluster (default from the host and --data)")
 	fs.IntVar(&cfg.Settings.Replicas, "replicas", 0, "copies of each stream in a cluster (default 3 with 3 or more servers, else 1)")
+	fs.Int64Var(&cfg.Settings.MaxObjectStoreBytes, "max-object-store-bytes", 4<<30, "bound of the object store of large values (cluster.Put, inputs and results over the max payload)")
+	fs.DurationVar(&cfg.Settings.ObjectsMaxAge, "objects-max-age", 24*time.Hour, "how long the object store keeps a value after it was stored")
 	for _, x := range extras {
 		x.Flags(fs)
 	}
@@ -61,6 +64,11 @@ func ServerMain(ctx context.Context, args []string, stdout, stderr io.Writer, ex
 	}
 	if *routes != "" {
 		cfg.Routes = strings.Split(*routes, ",")
+	}
+	if cfg.Settings.MaxObjectStoreBytes <= 0 || cfg.Settings.ObjectsMaxAge <= 0 {
+		fmt.Fprintf(stderr, "par server: --max-object-store-bytes and --objects-max-age must be positive, got %d and %v\n",
+			cfg.Settings.MaxObjectStoreBytes, cfg.Settings.ObjectsMaxAge)
+		return 2
 	}
 	if cfg.Settings.Replicas < 0 || cfg.Settings.Replicas > 5 {
 		fmt.Fprintf(stderr, "par server: --replicas must be 0 (automatic) to 5, got %d\n", cfg.Settings.Replicas)
@@ -132,7 +140,7 @@ type ServerExtra interface {
 // ctx ends (the command ends ctx on SIGTERM or SIGINT: running batches get
 // --stop-timeout to finish, the others go back to the queue).
 //
-//	par worker --connect URL [--jobs N] [--queue NAME] [--secret S] [--allow-exec]
+//	par worker --connect URL [--jobs N] [--queue NAME] [--secret S] [--allow-exec] [--object-cache BYTES]
 //	           [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--creds FILE]
 func WorkerMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("par worker", flag.ContinueOnError)
@@ -145,6 +153,7 @@ func WorkerMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	cf.Register(fs)
 	allowExec := fs.Bool("allow-exec", false, "run shell commands sent by drivers (remote execution: trust every driver)")
 	stop := fs.Duration("stop-timeout", 10*time.Second, "on stop, how long running batches may take to finish")
+	cache := fs.Int64("object-cache", DefaultObjectCache, "bytes of values fetched from the object store kept in memory")
 	verbose := fs.Bool("v", false, "log what the worker does")
 	if fs.Parse(args) != nil {
 		return 2
@@ -160,6 +169,7 @@ func WorkerMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *allowExec {
 		opts = append(opts, AllowExec())
 	}
+	opts = append(opts, ObjectCache(*cache))
 	opts = append(opts, cf.Options()...)
 	if err := Serve(ctx, *url, opts...); err != nil {
 		fmt.Fprintln(stderr, "par worker:", err)

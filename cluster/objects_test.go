@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -298,4 +299,20 @@ func TestLargeResultOfDurableRunExpired(t *testing.T) {
 	}
 	deleteObject(t, url, ref.Hash)
 	run()
+}
+
+// TestObjectFlagsChecked: bad object store flags are refused with a clear
+// error and exit code 2, before anything starts.
+func TestObjectFlagsChecked(t *testing.T) {
+	ctx := testCtx(t)
+	var stderr strings.Builder
+	if code := cluster.ServerMain(ctx, []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--objects-max-age", "-1h"}, io.Discard, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), "--objects-max-age") {
+		t.Errorf("par server --objects-max-age -1h: exit %d, %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := cluster.WorkerMain(ctx, []string{"--connect", "nats://127.0.0.1:1", "--object-cache", "0"}, io.Discard, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "ObjectCache") {
+		t.Errorf("par worker --object-cache 0: exit %d, %q", code, stderr.String())
+	}
 }
