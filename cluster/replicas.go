@@ -17,6 +17,7 @@ const (
 	codeClusterNotAvailable   = 10008 // JetStream system temporarily unavailable
 	codeInsufficientResources = 10023 // no room for the replicas asked for
 	codeReplicasNotSupported  = 10074 // replicas > 1 on a server without a cluster
+	codeNoSuitablePeers       = 10005 // no suitable peers for placement: a forming cluster's peers not yet current
 )
 
 // autoReplicas is the replica count Setup uses when Settings.Replicas is
@@ -95,7 +96,8 @@ func transient(err error, clustered bool) bool {
 	case notEnabled:
 		return clustered
 	case errors.As(err, &api):
-		return api.ErrorCode == codeClusterNotAvailable || (api.Code == 503 && clustered)
+		return api.ErrorCode == codeClusterNotAvailable || (api.Code == 503 && clustered) ||
+			(api.ErrorCode == codeNoSuitablePeers && clustered)
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrConnectionReconnecting) || strings.Contains(err.Error(), "temporarily unavailable")
