@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -9,10 +8,11 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/par-project/par/internal/testio"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,7 +25,7 @@ import (
 // workerProc is a worker process: the test binary serving the cluster.
 type workerProc struct {
 	cmd    *exec.Cmd
-	stderr syncWriter
+	stderr testio.Buffer
 	done   chan struct{}
 	err    error
 }
@@ -63,21 +63,8 @@ func (w *workerProc) kill() {
 	<-w.done
 }
 
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 func (w *workerProc) stderrText() string {
-	w.stderr.mu.Lock()
-	defer w.stderr.mu.Unlock()
-	return w.stderr.b.String()
+	return w.stderr.String()
 }
 
 func itoa(n int) string { return string(appendInt(nil, n)) }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/par-project/par/internal/testio"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -67,7 +69,7 @@ type node struct {
 	argv   []string // the command line that starts it
 	env    []string
 	cmd    *exec.Cmd
-	stderr syncWriter
+	stderr testio.Buffer
 	done   chan struct{}
 	ready  chan struct{} // closed when par server printed its URL
 }
@@ -77,7 +79,7 @@ func (n *node) start() {
 	n.t.Helper()
 	n.cmd = exec.Command(n.argv[0], n.argv[1:]...)
 	n.cmd.Env = append(os.Environ(), n.env...)
-	n.stderr = syncWriter{}
+	n.stderr = testio.Buffer{}
 	n.cmd.Stderr = &n.stderr
 	n.done, n.ready = make(chan struct{}), make(chan struct{})
 	stdout, err := n.cmd.StdoutPipe()
@@ -129,9 +131,7 @@ func (n *node) waitReady(ctx context.Context) {
 }
 
 func (n *node) stderrText() string {
-	n.stderr.mu.Lock()
-	defer n.stderr.mu.Unlock()
-	return n.stderr.b.String()
+	return n.stderr.String()
 }
 
 // clusterPorts returns the client and cluster addresses of a 3-node

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/par-project/par/internal/testio"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -120,7 +122,7 @@ func TestDurableRunSurvivesDriverKill(t *testing.T) {
 		return cmd
 	}
 	first := driver()
-	var firstErr syncWriter
+	var firstErr testio.Buffer
 	first.Stderr = &firstErr
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
@@ -130,7 +132,7 @@ func TestDurableRunSurvivesDriverKill(t *testing.T) {
 		select {
 		case <-ctx.Done():
 			_ = first.Process.Kill()
-			t.Fatalf("a third of the jobs did not run: %v; driver stderr:\n%s", ctx.Err(), firstErr.b.String())
+			t.Fatalf("a third of the jobs did not run: %v; driver stderr:\n%s", ctx.Err(), firstErr.String())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/par-project/par/internal/testio"
 
 	"go.uber.org/goleak"
 
@@ -55,29 +56,11 @@ func eventually(ctx context.Context, f func() error) error {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // parServer is a par server run in process by the par command.
 type parServer struct {
 	url       string // NATS URL
 	dashboard string // the dashboard's base URL, "" without --http
-	stderr    *syncBuffer
+	stderr    *testio.Buffer
 }
 
 // startServer runs par server with args on a free loopback port, and
@@ -86,7 +69,7 @@ func startServer(t *testing.T, args ...string) *parServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &parServer{stderr: &syncBuffer{}}
+	s := &parServer{stderr: &testio.Buffer{}}
 	code := make(chan int, 1)
 	go func() {
 		defer pw.Close()

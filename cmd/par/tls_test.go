@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/par-project/par/internal/testio"
+
 	"github.com/par-project/par/partest"
 )
 
@@ -82,7 +84,7 @@ func TestServerTLS(t *testing.T) {
 
 	// A worker with --tls-ca; par --cluster with PAR_TLS_CA.
 	wctx, stop := context.WithCancel(ctx)
-	var werr syncBuffer
+	var werr testio.Buffer
 	wcode := make(chan int, 1)
 	go func() {
 		wcode <- run(wctx, []string{"worker", "--connect", srv.url, "--tls-ca", tf.CA, "--allow-exec", "--jobs", "2"}, nil, &werr, &werr)
