@@ -58,6 +58,10 @@ type BatchTargeter interface {
 // batch of a thousand tiny jobs is one buffer to write, not a thousand.
 // internal/wire's SplitArray and JoinArray convert to and from one buffer
 // per job when a backend needs to split a batch.
+//
+// A Batch and its slices are the backend's only during Exec: the engine
+// reuses their memory for its next batch, so a backend copies what it
+// keeps (a publish to the network or a write to a pipe does).
 type Batch struct {
 	Task    string // registered task name
 	Indexes []int  // each job's index in the run
@@ -72,6 +76,10 @@ type Batch struct {
 	// Exec's time, which also counts the round trip, queueing and storage:
 	// costs of a batch, not of its jobs.
 	Ran time.Duration
+	// Release, when the backend sets it, is called once the engine has
+	// decoded Output: Output may then live in a buffer the backend
+	// reuses, such as the frame it was read in.
+	Release func()
 }
 
 // Len returns the number of jobs in b.

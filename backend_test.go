@@ -23,6 +23,12 @@ var (
 		}
 		return math.Sqrt(x), nil
 	})
+	upperTask = par.Register("par_test.upper", func(_ context.Context, s string) (string, error) {
+		if s == "boom" {
+			return "", errors.New("boom")
+		}
+		return strings.ToUpper(s), nil
+	})
 	panicTask = par.Register("par_test.panic", func(_ context.Context, s string) (string, error) {
 		panic(s)
 	})
@@ -229,6 +235,43 @@ func TestExecBatchRunsAnArray(t *testing.T) {
 	}
 	if _, _, err := par.ExecBatch(ctx, sqrtTask.Name(), []byte{0x01}, 0, nil); !errors.Is(err, wire.ErrDecode) {
 		t.Fatalf("not an array: %v", err)
+	}
+}
+
+// TestAppendExecBatchReuses runs batches of one task one after another,
+// as a worker does, appending each one's results to the last one's
+// buffer: results stay right when the task's reused slices shrink and
+// grow again, failed jobs get the zero value rather than a stale result,
+// and what went before dst is kept.
+func TestAppendExecBatchReuses(t *testing.T) {
+	ctx := context.Background()
+	var buf []byte
+	for i, batch := range [][]string{{"a", "bb", "ccc"}, {"d"}, {"ee", "boom", "f", "gggg"}} {
+		in, _ := wire.Marshal(batch)
+		out, errs, err := par.AppendExecBatch(ctx, append(buf[:0], 'x'), upperTask.Name(), in, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0] != 'x' {
+			t.Fatalf("batch %d: the prefix was lost: %x", i, out)
+		}
+		var got []string
+		if err := wire.Unmarshal(out[1:], &got); err != nil || len(got) != len(batch) {
+			t.Fatalf("batch %d: %q, %v", i, got, err)
+		}
+		for k, x := range batch {
+			want := strings.ToUpper(x)
+			if x == "boom" {
+				want = ""
+				if errs == nil || errs[k] == nil {
+					t.Fatalf("batch %d: job %d did not fail", i, k)
+				}
+			}
+			if got[k] != want {
+				t.Errorf("batch %d: job %d = %q, want %q", i, k, got[k], want)
+			}
+		}
+		buf = out
 	}
 }
 

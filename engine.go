@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -345,6 +346,11 @@ func (e *engine[In, Out]) take(ctx context.Context) *batch[In, Out] {
 func (e *engine[In, Out]) runSlot(id int) {
 	defer e.wg.Done()
 	ctx := context.WithValue(e.ctx, slotKey{}, id)
+	sc, _ := scratches.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer scratches.Put(sc)
 	for {
 		b := e.take(ctx)
 		if b == nil {
@@ -356,7 +362,7 @@ func (e *engine[In, Out]) runSlot(id int) {
 				k = e.execLocal(ctx, b, k)
 			}
 			e.size.observe(time.Since(t0), b.ran)
-		} else if ran := e.execRemote(ctx, b); ran > 0 {
+		} else if ran := e.execRemote(ctx, b, sc); ran > 0 {
 			e.size.observe(ran, b.ran)
 		} else {
 			e.size.observe(time.Since(t0), b.ran)
@@ -423,17 +429,34 @@ func runJob[A, R any](ctx context.Context, fn func(context.Context, A) (R, error
 	}
 }
 
+// scratch is a slot's memory for the batches it sends to a backend,
+// reused from one batch to the next, and from call to call: fresh memory costs a page fault per
+// 4 KiB, which on a virtual machine can cost more than a batch of tiny
+// jobs (see DESIGN.md).
+type scratch struct {
+	all     []int  // 0, 1, 2, …: every job of a batch
+	indexes []int  // Batch.Indexes
+	input   []byte // Batch.Input
+}
+
+// scratches keeps slots' scratch from one call to the next.
+var scratches sync.Pool // *scratch
+
+// ints returns s resized to n elements, reusing its memory.
+func ints(s []int, n int) []int { return slices.Grow(s[:0], n)[:n] }
+
 // execRemote runs b on a backend outside the process: its inputs travel
 // as one CBOR array and its results come back as one. Jobs that fail
 // with a retryable error run again, as a smaller batch, up to the retry
 // limit. It returns how long the jobs ran on the workers, if the backend
 // says (Batch.Ran), else 0.
-func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) (ran time.Duration) {
+func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out], sc *scratch) (ran time.Duration) {
 	b.ran = len(b.in)
-	input, pending := e.encodeAll(b)
+	input, pending := e.encodeAll(b, sc)
 	var items [][]byte // input split by job, once a retry needs a part of it
 	for attempt := 1; len(pending) > 0; attempt++ {
-		rb := &Batch{Task: e.task, Attempt: attempt, Indexes: make([]int, len(pending)), Input: input}
+		sc.indexes = ints(sc.indexes, len(pending))
+		rb := &Batch{Task: e.task, Attempt: attempt, Indexes: sc.indexes, Input: input}
 		for i, k := range pending {
 			rb.Indexes[i] = b.first + k
 		}
@@ -483,6 +506,9 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) (ra
 			}
 			e.fail(b, k, jerr)
 		}
+		if rb.Release != nil {
+			rb.Release()
+		}
 		if len(retry) == 0 {
 			return ran
 		}
@@ -509,20 +535,24 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out]) (ra
 	return ran
 }
 
-// encodeAll encodes b's inputs as one CBOR array with one Marshal and
-// returns it with the jobs it holds, all of them. If that fails, it
-// encodes each input alone, fails the jobs whose inputs cannot be
-// encoded, and returns the array of the others.
-func (e *engine[In, Out]) encodeAll(b *batch[In, Out]) ([]byte, []int) {
-	all := make([]int, len(b.in))
-	for k := range all {
-		all[k] = k
+// encodeAll encodes b's inputs as one CBOR array with one Marshal, in
+// sc's memory, and returns it with the jobs it holds, all of them. If
+// that fails, it encodes each input alone, fails the jobs whose inputs
+// cannot be encoded, and returns the array of the others.
+func (e *engine[In, Out]) encodeAll(b *batch[In, Out], sc *scratch) ([]byte, []int) {
+	if len(sc.all) < len(b.in) {
+		sc.all = ints(sc.all, len(b.in))
+		for k := range sc.all {
+			sc.all[k] = k
+		}
 	}
-	if data, err := wire.Marshal(b.in); err == nil {
-		return data, all
+	data, err := wire.AppendMarshal(sc.input[:0], b.in)
+	if err == nil {
+		sc.input = data
+		return data, sc.all[:len(b.in)]
 	}
 	items := make([][]byte, 0, len(b.in))
-	ks := all[:0]
+	ks := make([]int, 0, len(b.in))
 	for k, x := range b.in {
 		data, err := wire.Marshal(x)
 		if err != nil {

@@ -41,10 +41,11 @@ func Register[A, R any](name string, fn func(context.Context, A) (R, error)) *Ta
 		panic("par: Register " + name + ": nil func")
 	}
 	t := &Task[A, R]{name: name, fn: fn}
+	var scratch batchScratch[A, R]
 	e := &taskEntry{
 		name: name,
-		batch: func(ctx context.Context, in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool) {
-			return execBatch(ctx, fn, in, timeout, before)
+		batch: func(ctx context.Context, dst, in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool) {
+			return execBatch(ctx, fn, &scratch, dst, in, timeout, before)
 		},
 		exec: func(ctx context.Context, in []byte, timeout time.Duration) ([]byte, error) {
 			var a A
@@ -84,9 +85,37 @@ var registry = struct {
 type taskEntry struct {
 	name string
 	exec func(ctx context.Context, in []byte, timeout time.Duration) ([]byte, error)
-	// batch runs a batch with one decode and one encode; false means the
-	// inputs did not decode together and each must run through exec.
-	batch func(ctx context.Context, in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool)
+	// batch runs a batch with one decode and one encode, appending the
+	// results to dst; false means the inputs did not decode together and
+	// each must run through exec.
+	batch func(ctx context.Context, dst, in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool)
+}
+
+// batchScratch keeps a task's decoded inputs and results between batches:
+// a worker running batch after batch reuses them instead of asking the
+// runtime for fresh memory, which costs more than the jobs when they are
+// tiny (the kernel zeroes and maps every new page).
+type batchScratch[A, R any] struct {
+	args    sync.Pool // *[]A
+	results sync.Pool // *[]R
+}
+
+// get returns a slice of n elements from p, all zero.
+func get[T any](p *sync.Pool, n int) *[]T {
+	s, _ := p.Get().(*[]T)
+	if s == nil || cap(*s) < n {
+		s = new([]T)
+		*s = make([]T, n)
+	}
+	*s = (*s)[:n]
+	clear(*s)
+	return s
+}
+
+// put gives s back to p, cleared so that it keeps nothing alive.
+func put[T any](p *sync.Pool, s *[]T) {
+	clear(*s)
+	p.Put(s)
 }
 
 // execBatch decodes every input of the array in with one Unmarshal, runs
@@ -94,12 +123,20 @@ type taskEntry struct {
 // result with one Marshal: a tiny job then costs a fraction of what
 // encoding each value apart costs. A failed job's result is the zero
 // value. errs is nil when no job failed.
-func execBatch[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool) {
-	var args []A
-	if wire.Unmarshal(in, &args) != nil {
+func execBatch[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), scratch *batchScratch[A, R], dst, in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool) {
+	n, err := wire.CountArray(in)
+	if err != nil {
 		return nil, nil, false
 	}
-	results := make([]R, len(args))
+	ap := get[A](&scratch.args, n)
+	defer put(&scratch.args, ap)
+	args := *ap
+	if wire.UnmarshalSlice(in, args) != nil {
+		return nil, nil, false
+	}
+	rp := get[R](&scratch.results, n)
+	defer put(&scratch.results, rp)
+	results := *rp
 	var errs []error
 	fail := func(k int, err error) {
 		if errs == nil {
@@ -122,7 +159,7 @@ func execBatch[A, R any](ctx context.Context, fn func(context.Context, A) (R, er
 		}
 		results[k] = r
 	}
-	out, err := wire.Marshal(results)
+	out, err := wire.AppendMarshal(dst, results)
 	if err != nil {
 		// Some result cannot travel: encode each alone, so that only its
 		// job fails.
@@ -137,7 +174,7 @@ func execBatch[A, R any](ctx context.Context, fn func(context.Context, A) (R, er
 				fail(k, fmt.Errorf("par: encoding result: %w", err))
 			}
 		}
-		out = wire.JoinArray(items)
+		out = append(dst, wire.JoinArray(items)...)
 	}
 	return out, errs, true
 }
@@ -187,19 +224,28 @@ func ExecTask(ctx context.Context, name string, input []byte, timeout time.Durat
 // the bad ones fail. err is set, and nothing runs, when the task is unknown
 // or input is not an array.
 func ExecBatch(ctx context.Context, name string, input []byte, timeout time.Duration, before func(k int)) (output []byte, errs []error, err error) {
+	return AppendExecBatch(ctx, nil, name, input, timeout, before)
+}
+
+// AppendExecBatch is ExecBatch appending the output array to dst, which
+// it returns extended (or as it was, with err set): a worker that runs
+// batch after batch reuses one buffer for their results. The inputs and
+// results it decodes and encodes are reused between batches of a task
+// too.
+func AppendExecBatch(ctx context.Context, dst []byte, name string, input []byte, timeout time.Duration, before func(k int)) (output []byte, errs []error, err error) {
 	e, err := lookupTask(name)
 	if err != nil {
-		return nil, nil, err
+		return dst, nil, err
 	}
-	if out, errs, ok := e.batch(ctx, input, timeout, before); ok {
+	if out, errs, ok := e.batch(ctx, dst, input, timeout, before); ok {
 		return out, errs, nil
 	}
 	inputs, err := wire.SplitArray(input)
 	if err != nil {
-		return nil, nil, fmt.Errorf("par: task %s: %w", name, err)
+		return dst, nil, fmt.Errorf("par: task %s: %w", name, err)
 	}
 	outs, errs := execEach(ctx, e, inputs, timeout, before)
-	return wire.JoinArray(outs), errs, nil
+	return append(dst, wire.JoinArray(outs)...), errs, nil
 }
 
 // execEach runs each input alone: null is the output of a failed job.

@@ -83,17 +83,35 @@ func serve(id string) int {
 
 	// Reading goes on beside the jobs, so that the end of input (the
 	// parent closing us, or dying) ends the process even in a job that
-	// never returns.
+	// never returns. A batch's inputs stay in the frame they came in
+	// (decodeJobs): two frame buffers take turns, one for the batch that
+	// runs and one for the next, and go back to the reader when their
+	// batch is done, so that a worker reuses its memory from batch to
+	// batch.
 	batches := make(chan *jobs)
+	free := make(chan []byte, 2)
+	free <- nil
+	free <- nil
 	go func() {
 		for {
-			b := new(jobs)
-			if err := r.Decode(b); err != nil {
+			var buf []byte
+			select {
+			case buf = <-free:
+			default: // both in use, which one batch at a time never asks
+			}
+			frame, err := r.ReadFrameInto(buf)
+			if err != nil {
 				if err != io.EOF {
 					fail("reading jobs: %v", err)
 					os.Exit(2)
 				}
 				os.Exit(0)
+			}
+			b := &jobs{frame: frame}
+			if err := decodeJobs(frame, b); err != nil {
+				// The parent built it: the pipe is out of step.
+				fail("reading jobs: %v", err)
+				os.Exit(2)
 			}
 			batches <- b
 		}
@@ -112,28 +130,30 @@ func serve(id string) int {
 	if err := w.Flush(); err != nil || st.Err != "" {
 		return 1
 	}
+	var enc []byte // results, reused from batch to batch
 	for b := range batches {
-		if err := runBatch(ctx, b, page, w); err != nil {
+		if enc, err = runBatch(ctx, b, page, w, enc[:0]); err != nil {
 			return fail("batch %d: %v", b.ID, err)
+		}
+		select {
+		case free <- b.frame:
+		default:
 		}
 	}
 	return 0
 }
 
 // runBatch runs every job of b in order, storing its progress before each,
-// and writes the results, in several frames when they are large. An error
-// means the pipe is broken or out of step.
-func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) error {
+// and writes the results, in several frames when they are large. It
+// encodes the results into out's memory and returns it, to be reused. An
+// error means the pipe is broken or out of step.
+func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer, out []byte) ([]byte, error) {
 	seq := b.ID << progressBits
 	page.store(seq)
-	if err := b.validate(); err != nil {
-		// The parent built it: the pipe is out of step.
-		return err
-	}
 	// The batch decodes and encodes at once; the page still says which job
 	// runs, so a crash blames the right one.
 	t0 := time.Now()
-	out, errs, err := par.ExecBatch(ctx, b.Task, b.Inputs, time.Duration(b.TimeoutNanos),
+	out, errs, err := par.AppendExecBatch(ctx, out, b.Task, b.Inputs, time.Duration(b.TimeoutNanos),
 		func(k int) { page.store(seq | uint64(k+1)) })
 	ran := time.Since(t0).Nanoseconds()
 	if err != nil {
@@ -145,11 +165,11 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 		out = wire.JoinArray(slices.Repeat([][]byte{{0xf6}}, b.n))
 	}
 	if len(out) <= maxResultsFrame {
-		return send(w, &results{Batch: b.ID, Outputs: out, Errs: jobErrors(errs, 0, b.n), Nanos: ran})
+		return out, send(w, &results{Batch: b.ID, Outputs: out, Errs: jobErrors(errs, 0, b.n), Nanos: ran})
 	}
 	items, err := wire.SplitArray(out)
 	if err != nil {
-		return err
+		return out, err
 	}
 	for from := 0; from < len(items); {
 		to, size := from, 0
@@ -162,11 +182,11 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer) erro
 			rs.Nanos = ran
 		}
 		if err := send(w, &rs); err != nil {
-			return err
+			return out, err
 		}
 		from = to
 	}
-	return nil
+	return out, nil
 }
 
 // jobErrors returns the errors of jobs from to to, numbered from from.
@@ -180,9 +200,4 @@ func jobErrors(errs []error, from, to int) []jobError {
 	return out
 }
 
-func send(w *wire.Writer, rs *results) error {
-	if err := w.Encode(rs); err != nil {
-		return err
-	}
-	return w.Flush()
-}
+func send(w *wire.Writer, rs *results) error { return writeFrame(w, rs, rs.Outputs) }

@@ -19,16 +19,18 @@ func BenchmarkWorkerSide(b *testing.B) {
 		xs[i] = float64(i)
 	}
 	in, _ := wire.Marshal(xs)
-	msg := jobs{ID: 1, Task: sqrtTask.Name(), Attempt: 1, Inputs: in}
-	data, _ := wire.Marshal(&msg)
+	env, _ := wire.Marshal(&jobs{ID: 1, Task: sqrtTask.Name(), Attempt: 1})
+	frame := append(env, in...)
 	page := &progress{mem: make([]byte, 8)}
 	w := wire.NewWriter(io.Discard)
+	var out []byte
 	for b.Loop() {
 		var j jobs
-		if err := wire.Unmarshal(data, &j); err != nil {
+		if err := decodeJobs(frame, &j); err != nil {
 			b.Fatal(err)
 		}
-		if err := runBatch(context.Background(), &j, page, w); err != nil {
+		var err error
+		if out, err = runBatch(context.Background(), &j, page, w, out[:0]); err != nil {
 			b.Fatal(err)
 		}
 	}

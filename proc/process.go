@@ -43,6 +43,7 @@ type process struct {
 
 	status  chan status   // the worker's status frames
 	results chan *results // its results; closed when its output ends
+	frames  chan []byte   // frame buffers for results, reused (see read)
 	dead    chan struct{} // closed once it has been reaped
 	reason  atomic.Pointer[string]
 
@@ -122,7 +123,7 @@ func (b *Backend) spawn(ctx context.Context, id int) (*process, error) {
 	}
 	p := &process{
 		slot: id, pid: cmd.Process.Pid, cmd: cmd, jobs: jobsW, w: wire.NewWriter(jobsW), page: page,
-		status: make(chan status, 2), results: make(chan *results), dead: make(chan struct{}),
+		status: make(chan status, 2), results: make(chan *results), frames: make(chan []byte, 2), dead: make(chan struct{}),
 	}
 	b.track(p, +1)
 	stderrDone := make(chan struct{})
@@ -192,7 +193,9 @@ func (p *process) handshake(ctx context.Context, cfg *config) error {
 	return nil
 }
 
-// send writes one frame to the worker.
+// send writes one frame to the worker; sendJobs writes a jobs frame.
+func (p *process) sendJobs(j *jobs) error { return writeFrame(p.w, j, j.Inputs) }
+
 func (p *process) send(v any) error {
 	if err := p.w.Encode(v); err != nil {
 		return err
@@ -217,13 +220,23 @@ func (p *process) read(f *os.File) {
 			return
 		}
 	}
+	// Results stay in the frame they came in (decodeResults) until the
+	// engine has decoded them and calls release, which gives the frame's
+	// buffer back for a later frame: a worker's results reuse the same
+	// memory batch after batch.
 	for {
-		rs := new(results)
-		err := r.Decode(rs)
-		if err == nil {
-			err = rs.validate()
+		var buf []byte
+		select {
+		case buf = <-p.frames:
+		default:
 		}
+		frame, err := r.ReadFrameInto(buf)
 		if err != nil {
+			p.protocolError(err)
+			return
+		}
+		rs := &results{frame: frame, frames: p.frames}
+		if err := decodeResults(frame, rs); err != nil {
 			p.protocolError(err)
 			return
 		}

@@ -45,14 +45,20 @@ type status struct {
 // worker needs. The inputs are one CBOR array, as the engine encoded them:
 // a batch of tiny jobs is decoded with one call into one slice. The parent
 // knows each job's index, so the worker is not told.
+//
+// A jobs frame, like a results frame, is the envelope (a CBOR map of the
+// other fields) followed by the array as it is (a CBOR sequence, RFC
+// 8742): neither side copies the array to put it in or take it out of a
+// frame.
 type jobs struct {
 	ID           uint64 `cbor:"1,keyasint,omitempty"`
 	Task         string `cbor:"2,keyasint,omitempty"`
 	Attempt      int    `cbor:"3,keyasint,omitempty"`
 	TimeoutNanos int64  `cbor:"4,keyasint,omitempty"`
-	Inputs       []byte `cbor:"5,keyasint,omitempty"` // a CBOR array, one item per job
+	Inputs       []byte `cbor:"-"` // a CBOR array, one item per job
 
-	n int // the number of jobs, set by validate
+	n     int    // the number of jobs, set by validate
+	frame []byte // the frame Inputs is in, on the worker's side
 }
 
 // validate checks what decoding cannot, and counts the jobs.
@@ -75,11 +81,22 @@ func (j *jobs) validate() error {
 // failed) and the errors of the jobs that failed.
 type results struct {
 	Batch   uint64     `cbor:"1,keyasint,omitempty"`
-	Outputs []byte     `cbor:"2,keyasint,omitempty"` // a CBOR array, one item per job
+	Outputs []byte     `cbor:"-"`                    // a CBOR array, one item per job, after the envelope
 	Errs    []jobError `cbor:"3,keyasint,omitempty"` // the failed jobs, in order
 	Nanos   int64      `cbor:"4,keyasint,omitempty"` // how long the jobs ran, for batch sizing
 
-	n int // the number of results, set by validate
+	n      int         // the number of results, set by validate
+	frame  []byte      // the frame Outputs is in
+	frames chan []byte // where frame goes back once the results are decoded
+}
+
+// release gives the results' frame back to the reader, if it has room:
+// Outputs must not be used after.
+func (r *results) release() {
+	select {
+	case r.frames <- r.frame:
+	default:
+	}
 }
 
 // jobError is the error of job At of a results message.
@@ -106,6 +123,37 @@ func (r *results) validate() error {
 		}
 	}
 	return nil
+}
+
+// writeFrame writes the envelope of v and then the array after it as one
+// frame (see jobs), and flushes.
+func writeFrame(w *wire.Writer, v any, array []byte) error {
+	env, err := wire.Marshal(v)
+	if err == nil {
+		err = w.WriteFrameParts(env, array)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	return err
+}
+
+// decodeJobs takes apart a jobs frame into j, whose Inputs then share
+// memory with frame, and validates it.
+func decodeJobs(frame []byte, j *jobs) (err error) {
+	if j.Inputs, err = wire.UnmarshalFirst(frame, j); err != nil {
+		return err
+	}
+	return j.validate()
+}
+
+// decodeResults takes apart a results frame into rs, whose Outputs then
+// share memory with frame, and validates it.
+func decodeResults(frame []byte, rs *results) (err error) {
+	if rs.Outputs, err = wire.UnmarshalFirst(frame, rs); err != nil {
+		return err
+	}
+	return rs.validate()
 }
 
 // arrayLen returns the number of items of the CBOR array data, which must

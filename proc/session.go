@@ -48,10 +48,7 @@ func (s *session) Resize(n int) error {
 func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	n := b.Len()
 	x := &execution{b: b}
-	pending := make([]int, n)
-	for k := range pending {
-		pending[k] = k
-	}
+	pending := identity(n)
 	for len(pending) > 0 {
 		sl, err := s.b.acquire(ctx)
 		if err != nil {
@@ -72,6 +69,29 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	return nil
 }
 
+// identity returns 0, 1, …, n-1, from one slice shared by every Exec and
+// never written to: a batch of n jobs need not pay 8n bytes of fresh
+// memory to list them.
+func identity(n int) []int {
+	for {
+		p := identities.Load()
+		var have []int
+		if p != nil {
+			have = *p
+		}
+		if len(have) >= n {
+			return have[:n:n]
+		}
+		s := make([]int, max(n, 2*len(have)))
+		for k := range s {
+			s[k] = k
+		}
+		identities.CompareAndSwap(p, &s)
+	}
+}
+
+var identities atomic.Pointer[[]int]
+
 // execution is the state of one Exec: the batch, its inputs split by job
 // once a part of them must be sent, and its outputs by job when they came
 // in parts. A batch sent whole whose results come back in one frame is
@@ -79,8 +99,9 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 // as they are.
 type execution struct {
 	b     *par.Batch
-	items [][]byte // b.Input by job, once needed
-	outs  [][]byte // each job's output, when they came in parts
+	items [][]byte   // b.Input by job, once needed
+	outs  [][]byte   // each job's output, when they came in parts
+	parts []*results // the results that outs points into
 }
 
 func (x *execution) fail(k int, err error) {
@@ -127,13 +148,14 @@ func (x *execution) output(rs *results, chunk []int, got int) error {
 		x.fail(chunk[got+e.At], remote.FromWire(&e.Err, "", nil))
 	}
 	if got == 0 && rs.n == x.b.Len() && x.outs == nil {
-		x.b.Output = rs.Outputs
+		x.b.Output, x.b.Release = rs.Outputs, rs.release
 		return nil
 	}
 	items, err := wire.SplitArray(rs.Outputs)
 	if err != nil {
 		return err
 	}
+	x.parts = append(x.parts, rs)
 	if x.outs == nil {
 		x.outs = make([][]byte, x.b.Len())
 	}
@@ -154,6 +176,9 @@ func (x *execution) finish() {
 		}
 	}
 	x.b.Output = wire.JoinArray(x.outs)
+	for _, rs := range x.parts {
+		rs.release()
+	}
 }
 
 // chunk returns the jobs of pending to send to p at once: no more than
@@ -181,7 +206,7 @@ func (s *session) run(ctx context.Context, p *process, x *execution, chunk []int
 	id := p.seq
 	msg := &jobs{ID: id, Task: x.b.Task, Attempt: max(1, x.b.Attempt), TimeoutNanos: int64(s.timeout), Inputs: input}
 	p.ran += len(chunk)
-	if err := p.send(msg); err != nil && (errors.Is(err, wire.ErrEncode) || errors.Is(err, wire.ErrFrameTooLarge)) {
+	if err := p.sendJobs(msg); err != nil && (errors.Is(err, wire.ErrEncode) || errors.Is(err, wire.ErrFrameTooLarge)) {
 		for _, k := range chunk {
 			x.fail(k, fmt.Errorf("proc: sending job: %w", err))
 		}

@@ -84,6 +84,34 @@ func Marshal(v any) ([]byte, error) {
 	return b, nil
 }
 
+// AppendMarshal appends the Marshal encoding of v to dst and returns the
+// extended buffer: a caller that encodes batch after batch reuses one
+// buffer instead of asking the runtime for fresh memory each time. On
+// error, dst is returned as it was.
+func AppendMarshal(dst []byte, v any) ([]byte, error) {
+	if b, ok := appendFast(dst, v); ok {
+		return b, nil
+	}
+	b, err := Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+// UnmarshalFirst decodes the first CBOR item of data into v, as Unmarshal
+// does, and returns the bytes after it, which share memory with data: a
+// frame that is an envelope followed by a payload (a CBOR sequence, RFC
+// 8742) is taken apart without copying the payload. It checks only the
+// first item; errors wrap ErrDecode.
+func UnmarshalFirst(data []byte, v any) (rest []byte, err error) {
+	rest, err = decMode.UnmarshalFirst(data, v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	return rest, nil
+}
+
 // Unmarshal decodes the CBOR item in data into v, which must be a non-nil
 // pointer. data must hold exactly one item.
 //

@@ -143,3 +143,36 @@ func TestUnmarshalCopiesBytes(t *testing.T) {
 		t.Errorf("decoded bytes share memory with the input: %q", out)
 	}
 }
+
+// TestAppendMarshal appends to a buffer: the bytes are Marshal's, after
+// what the buffer held, for the fast kinds and the codec's alike.
+func TestAppendMarshal(t *testing.T) {
+	for _, v := range []any{[]float64{1.5, -2}, []bool{true}, map[string]int{"a": 1}, "text"} {
+		want, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendMarshal([]byte("pre"), v)
+		if err != nil || !bytes.Equal(got, append([]byte("pre"), want...)) {
+			t.Errorf("AppendMarshal(%v) = %x, %v; want pre+%x", v, got, err, want)
+		}
+	}
+	if got, err := AppendMarshal([]byte("pre"), make(chan int)); err == nil || string(got) != "pre" {
+		t.Errorf("AppendMarshal(chan) = %q, %v; want the buffer unchanged and an error", got, err)
+	}
+}
+
+// TestUnmarshalFirst takes apart an envelope followed by a payload.
+func TestUnmarshalFirst(t *testing.T) {
+	env, _ := Marshal(map[string]int{"n": 2})
+	payload, _ := Marshal([]int{1, 2})
+	data := append(env, payload...)
+	var m map[string]int
+	rest, err := UnmarshalFirst(data, &m)
+	if err != nil || m["n"] != 2 || !bytes.Equal(rest, payload) || &rest[0] != &data[len(env)] {
+		t.Fatalf("UnmarshalFirst = %v, %x, %v; want the envelope and the payload in place", m, rest, err)
+	}
+	if _, err := UnmarshalFirst([]byte{0xa1}, &m); !errors.Is(err, ErrDecode) {
+		t.Errorf("truncated envelope: %v, want ErrDecode", err)
+	}
+}

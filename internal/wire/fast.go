@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 
 	"github.com/x448/float16"
 )
@@ -20,48 +21,51 @@ import (
 
 // marshalFast encodes v if it is a slice of a fixed-size number kind or of
 // bool, no longer than MaxArrayElements; ok is false for any other v.
-func marshalFast(v any) (data []byte, ok bool) {
+func marshalFast(v any) (data []byte, ok bool) { return appendFast(nil, v) }
+
+// appendFast is marshalFast appending to dst.
+func appendFast(dst []byte, v any) (data []byte, ok bool) {
 	switch s := v.(type) {
 	case []float64:
-		return marshalSlice(s, 9, appendFloat64)
+		return appendSlice(dst, s, 9, appendFloat64)
 	case []float32:
-		return marshalSlice(s, 5, appendFloat32)
+		return appendSlice(dst, s, 5, appendFloat32)
 	case []int:
-		return marshalSlice(s, 9, appendInt)
+		return appendSlice(dst, s, 9, appendInt)
 	case []int64:
-		return marshalSlice(s, 9, appendInt)
+		return appendSlice(dst, s, 9, appendInt)
 	case []int32:
-		return marshalSlice(s, 5, appendInt)
+		return appendSlice(dst, s, 5, appendInt)
 	case []int16:
-		return marshalSlice(s, 3, appendInt)
+		return appendSlice(dst, s, 3, appendInt)
 	case []int8:
-		return marshalSlice(s, 2, appendInt)
+		return appendSlice(dst, s, 2, appendInt)
 	case []uint:
-		return marshalSlice(s, 9, appendUint)
+		return appendSlice(dst, s, 9, appendUint)
 	case []uint64:
-		return marshalSlice(s, 9, appendUint)
+		return appendSlice(dst, s, 9, appendUint)
 	case []uint32:
-		return marshalSlice(s, 5, appendUint)
+		return appendSlice(dst, s, 5, appendUint)
 	case []uint16:
-		return marshalSlice(s, 3, appendUint)
+		return appendSlice(dst, s, 3, appendUint)
 	case []bool:
-		return marshalSlice(s, 1, appendBool)
+		return appendSlice(dst, s, 1, appendBool)
 	}
 	// []uint8 is []byte, a byte string: encMode's business.
 	return nil, false
 }
 
-// marshalSlice encodes s as an array (nil as null) with put, whose items
-// take at most size bytes. An array longer than MaxArrayElements is left to
-// encMode, whose output Marshal then refuses with the reason.
-func marshalSlice[T any](s []T, size int, put func([]byte, T) []byte) ([]byte, bool) {
+// appendSlice appends s encoded as an array (nil as null) with put, whose
+// items take at most size bytes. An array longer than MaxArrayElements is
+// left to encMode, whose output Marshal then refuses with the reason.
+func appendSlice[T any](dst []byte, s []T, size int, put func([]byte, T) []byte) ([]byte, bool) {
 	switch {
 	case len(s) > MaxArrayElements:
 		return nil, false
 	case s == nil:
-		return []byte{0xf6}, true
+		return append(dst, 0xf6), true
 	}
-	b := appendHead(make([]byte, 0, 9+size*len(s)), 4, uint64(len(s)))
+	b := appendHead(slices.Grow(dst, 9+size*len(s)), 4, uint64(len(s)))
 	for _, x := range s {
 		b = put(b, x)
 	}

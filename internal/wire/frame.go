@@ -49,15 +49,24 @@ func NewWriter(w io.Writer) *Writer {
 // WriteFrame writes p as one frame. A payload longer than MaxFrame is
 // refused with an error wrapping ErrFrameTooLarge. After any other error
 // (from the underlying writer), every later write returns it too.
-func (w *Writer) WriteFrame(p []byte) error {
-	if len(p) > MaxFrame {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, len(p), MaxFrame)
+func (w *Writer) WriteFrame(p []byte) error { return w.WriteFrameParts(p, nil) }
+
+// WriteFrameParts writes head followed by tail as one frame, as
+// WriteFrame(append(head, tail...)) would, without copying them together:
+// an envelope and the large payload after it go out as they are.
+func (w *Writer) WriteFrameParts(head, tail []byte) error {
+	n := len(head) + len(tail)
+	if n > MaxFrame {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, MaxFrame)
 	}
-	binary.BigEndian.PutUint32(w.hdr[:], uint32(len(p)))
+	binary.BigEndian.PutUint32(w.hdr[:], uint32(n))
 	if _, err := w.w.Write(w.hdr[:]); err != nil {
 		return err
 	}
-	_, err := w.w.Write(p)
+	if _, err := w.w.Write(head); err != nil {
+		return err
+	}
+	_, err := w.w.Write(tail)
 	return err
 }
 
@@ -130,6 +139,18 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 		return nil, err
 	}
 	return r.buf, nil
+}
+
+// ReadFrameInto is ReadFrame reading into buf's memory, grown as needed,
+// instead of the Reader's own buffer: the payload it returns is the
+// caller's, and the Reader keeps no reference to it. A caller that holds
+// a frame while the next is read passes a buffer it is done with (or nil).
+func (r *Reader) ReadFrameInto(buf []byte) ([]byte, error) {
+	own := r.buf
+	r.buf = buf[:0]
+	p, err := r.ReadFrame()
+	r.buf = own
+	return p, err
 }
 
 // readPayload reads n bytes into r.buf, n being already checked against the

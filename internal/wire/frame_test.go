@@ -223,3 +223,38 @@ func TestWriteFrameError(t *testing.T) {
 type failWriter struct{ err error }
 
 func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
+
+// TestFrameParts writes frames in two parts and reads them into buffers
+// the caller owns: the bytes are those of one-part frames, and reading
+// the next frame leaves the last one's buffer alone.
+func TestFrameParts(t *testing.T) {
+	var stream bytes.Buffer
+	w := NewWriter(&stream)
+	if err := w.WriteFrameParts([]byte("head"), []byte("tail")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteFrameParts(nil, []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	want := append(frame(8, []byte("headtail")), frame(6, []byte("second"))...)
+	if !bytes.Equal(stream.Bytes(), want) {
+		t.Fatalf("stream = %q, want %q", stream.Bytes(), want)
+	}
+	r := NewReader(&stream, 0)
+	mine := make([]byte, 0, 64)
+	first, err := r.ReadFrameInto(mine)
+	if err != nil || string(first) != "headtail" || &first[0] != &mine[:1][0] {
+		t.Fatalf("first frame %q, %v: want it read into the given buffer", first, err)
+	}
+	second, err := r.ReadFrameInto(nil)
+	if err != nil || string(second) != "second" {
+		t.Fatalf("second frame %q, %v", second, err)
+	}
+	if string(first) != "headtail" {
+		t.Errorf("reading the next frame overwrote the first: %q", first)
+	}
+	if err := w.WriteFrameParts(make([]byte, MaxFrame), []byte{1}); !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("oversized two-part frame: %v, want ErrFrameTooLarge", err)
+	}
+}
