@@ -70,24 +70,24 @@
 //
 // A job crosses two pipes and is encoded and decoded twice (its input and
 // its result); par batches tiny jobs so that a pipe is crossed once per
-// batch (of about 10 ms of work), and a batch's inputs and results travel
-// packed in one byte string each. Measured on a shared 2-core virtual
-// machine (sh bench/proc.sh; the spread is the machine's load):
+// batch (of about 2 ms of work), a batch's inputs and results travel as
+// one CBOR array each, and both sides reuse their buffers from batch to
+// batch (fresh memory costs a page fault per 4 KiB). Measured on a shared
+// 2-core virtual machine at load 4-6 (go test -run '^$' -bench Proc
+// -benchtime 20x ./proc, 2026-11-26; sh bench/proc.sh for the side by
+// side with Python):
 //
-//   - a round trip to a running worker costs 70-180 µs
-//     (BenchmarkProcRoundTrip; a bare pipe ping-pong between two processes
-//     costs 33-60 µs there): worth it for jobs of a millisecond or more,
-//     or for many small ones batched;
-//   - 100,000 square roots on 2 workers cost 0.46-1.5 µs a job through
-//     par.Map (BenchmarkProcMap: 6-7 times joblib/loky's throughput on a
-//     quiet machine, 4-7 times on a loaded one, and a quarter to an eighth
-//     of multiprocessing.Pool.map's); most of it is CBOR, each input and
-//     result encoded and decoded on its own, about 80 ns each time. With
-//     inputs already encoded the backend runs 0.43-0.56 µs a job
-//     (BenchmarkProcExec);
-//   - 200 CPU-bound jobs of 5 ms run 1.6-1.98 times faster on 2 workers
-//     than one after another (BenchmarkProcCPU);
-//   - a new worker takes 25-50 ms to start and run its first job
+//   - a round trip to a running worker costs about 90 µs
+//     (BenchmarkProcRoundTrip): worth it for jobs of a millisecond or
+//     more, or for many small ones batched;
+//   - 100,000 square roots on 2 workers cost about 90 ns a job through
+//     par.Map once the workers are warm (BenchmarkProcMap: 75 ns of
+//     parent CPU and 70 ns of worker CPU a job), 110 ns with inputs
+//     already encoded (BenchmarkProcExec); the first call on new workers
+//     pays their first page faults, 25-30 ms for the 100,000;
+//   - 200 CPU-bound jobs of 5 ms run 1.9 times faster on 2 workers than
+//     one after another (BenchmarkProcCPU);
+//   - a new worker takes about 17 ms to start and run its first job
 //     (BenchmarkProcStart); a call on running workers pays none of it.
 //
 // The process backend runs on Linux.
