@@ -155,6 +155,9 @@ func execOne[R any](ctx context.Context, p *Pool, task string, idx int, input []
 			if err = wire.Unmarshal(out[0], &r); err != nil {
 				err = fmt.Errorf("par: decoding result: %w", err)
 			}
+			if b.Release != nil {
+				b.Release()
+			}
 			return r, err, attempt - 1
 		}
 		if attempt > p.o.retries || !IsRetryable(err) || ctx.Err() != nil ||
