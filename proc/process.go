@@ -133,9 +133,12 @@ func (b *Backend) spawn(ctx context.Context, id int) (*process, error) {
 		copyStderr(b.stderr(), &b.stderrMu, "[worker "+strconv.Itoa(id)+"] ", errR, &p.tail)
 	}()
 	go func() {
-		defer b.track(p, -1)
 		p.read(resR)
 		p.reap(stderrDone)
+		// Out of the live set before dead closes: whoever waited for
+		// the worker to end sees it gone from Backend.pids too.
+		b.track(p, -1)
+		close(p.dead)
 	}()
 	if err := p.handshake(ctx, &b.cfg); err != nil {
 		p.kill(reasonStopped)
@@ -251,7 +254,7 @@ func (p *process) protocolError(err error) {
 }
 
 // reap waits for the worker to exit, once its output has ended, and
-// records how it ended.
+// records how it ended; its caller then closes p.dead.
 func (p *process) reap(stderrDone <-chan struct{}) {
 	exited := make(chan struct{})
 	go func() {
@@ -277,7 +280,6 @@ func (p *process) reap(stderrDone <-chan struct{}) {
 			p.exitCode = ws.ExitStatus()
 		}
 	}
-	close(p.dead)
 }
 
 // kill records why and kills the worker and whatever its jobs started. The
