@@ -23,7 +23,8 @@ var (
 		}
 		return math.Sqrt(x), nil
 	})
-	upperTask = par.Register("par_test.upper", func(_ context.Context, s string) (string, error) {
+	rememberedTask = par.Register("par_test.remembered", func(_ context.Context, x float64) (float64, error) { return x, nil })
+	upperTask      = par.Register("par_test.upper", func(_ context.Context, s string) (string, error) {
 		if s == "boom" {
 			return "", errors.New("boom")
 		}
@@ -281,6 +282,7 @@ func TestAppendExecBatchReuses(t *testing.T) {
 type slowTransport struct {
 	mu    sync.Mutex
 	execs int
+	sizes []int // each batch's job count, in the order Exec was called
 }
 
 func (b *slowTransport) Start(ctx context.Context, spec par.Spec) (par.Session, error) {
@@ -298,11 +300,34 @@ func (s *slowSession) BatchTarget() time.Duration { return time.Millisecond }
 func (s *slowSession) Exec(ctx context.Context, batch *par.Batch) error {
 	s.b.mu.Lock()
 	s.b.execs++
+	s.b.sizes = append(s.b.sizes, batch.Len())
 	s.b.mu.Unlock()
 	time.Sleep(2 * time.Millisecond) // the round trip, not synchronisation
 	err := s.Session.Exec(ctx, batch)
 	batch.Ran = time.Duration(batch.Len()) * 100 * time.Nanosecond
 	return err
+}
+
+// TestBatchSizesCarryOverCalls maps one task twice on a remote backend:
+// the first call grows its batches from one job, the second starts from
+// the size the first arrived at.
+func TestBatchSizesCarryOverCalls(t *testing.T) {
+	xs := make([]float64, 20000)
+	par.ForgetTaskCost(rememberedTask.Name())
+	var firsts [2][]int
+	for call := range firsts {
+		b := &slowTransport{}
+		if _, err := par.Map(context.Background(), xs, rememberedTask.Func(), par.On(b), par.Jobs(2)); err != nil {
+			t.Fatal(err)
+		}
+		firsts[call] = b.sizes[:2]
+	}
+	if firsts[0][0] != 1 {
+		t.Fatalf("first call's batches began %v, want one job: nothing was known", firsts[0])
+	}
+	if min(firsts[1][0], firsts[1][1]) < 1000 {
+		t.Fatalf("second call's batches began %v, want the first call's size (thousands of 100 ns jobs)", firsts[1])
+	}
 }
 
 func TestBatchesFollowRunTimeNotRoundTrips(t *testing.T) {

@@ -121,7 +121,13 @@ func newEngine[S Inputs[In], In, Out any](ctx context.Context, inputs S, fn func
 		}
 	}
 	e.size = sizer{fixed: o.batch, target: target.Nanoseconds(), slots: e.slots, max: 1 << 20}
+	if e.seq == nil {
+		e.size.total = e.n
+	}
 	e.size.last.Store(1)
+	if !e.local {
+		e.size.remember(taskCost(e.task))
+	}
 	return e, nil
 }
 
@@ -571,15 +577,45 @@ func (b *batch[In, Out]) jobError(k int) *JobError {
 }
 
 // sizer picks batch sizes so a batch runs for about target nanoseconds,
-// growing from one job as it measures them, and never so large that the
+// growing from one job as it measures them (or starting from what an
+// earlier call of the same task measured), and never so large that the
 // end of a known-length run is left to a few workers.
 type sizer struct {
 	fixed    int
 	target   int64
 	slots    int
 	max      int
+	total    int // the run's jobs, if known (else 0)
 	nsPerJob atomic.Int64
 	last     atomic.Int64
+	memo     *atomic.Int64 // the task's cost a job, kept across calls
+	seeded   atomic.Bool   // nsPerJob is memo's, not yet measured in this call
+}
+
+// taskCosts remembers, by task name, what a job of each task cost on a
+// backend outside the process when it last ran: a program that maps the
+// same task again and again (Parallel Python's repeated jobs of one
+// function, joblib's reused Parallel) starts each call with batches of
+// the right size instead of growing them from one job.
+var taskCosts sync.Map // task name → *atomic.Int64, nanoseconds a job
+
+func taskCost(task string) *atomic.Int64 {
+	if v, ok := taskCosts.Load(task); ok {
+		return v.(*atomic.Int64)
+	}
+	v, _ := taskCosts.LoadOrStore(task, new(atomic.Int64))
+	return v.(*atomic.Int64)
+}
+
+// remember makes s start from memo's cost, when an earlier call left one,
+// and keep it up to date.
+func (s *sizer) remember(memo *atomic.Int64) {
+	s.memo = memo
+	if ns := memo.Load(); ns > 0 && s.fixed == 0 {
+		s.nsPerJob.Store(ns)
+		s.last.Store(max(1, s.target/ns))
+		s.seeded.Store(true)
+	}
 }
 
 func (s *sizer) next(remaining int) int {
@@ -593,8 +629,13 @@ func (s *sizer) next(remaining int) int {
 	if remaining >= 0 {
 		// Split the tail among the workers, but not into batches so small
 		// (under an eighth of the target time) that handing them out costs
-		// more than it balances.
-		k = min(k, max(remaining/(2*s.slots), k/8))
+		// more than it balances; yet a run shorter than that is still
+		// shared among the slots.
+		floor := k / 8
+		if s.total > 0 {
+			floor = min(floor, (s.total+s.slots-1)/s.slots)
+		}
+		k = min(k, max(remaining/(2*s.slots), floor))
 	}
 	k = min(max(k, 1), s.max)
 	s.last.Store(int64(k))
@@ -612,11 +653,17 @@ func (s *sizer) observe(d time.Duration, n int) {
 	// most a quarter per batch: a wait or a pause does not shrink the
 	// batches back to a few jobs, and jobs that really grow slower are
 	// followed within a few batches.
+	// The first measure of a call replaces what an earlier call left:
+	// the jobs may cost more this time.
 	per := max(d.Nanoseconds()/int64(n), 1)
-	if old := s.nsPerJob.Load(); old > 0 && per > old {
+	seeded := s.seeded.Swap(false)
+	if old := s.nsPerJob.Load(); old > 0 && per > old && !seeded {
 		per = min(per, old+old/4+1)
 	}
 	s.nsPerJob.Store(per)
+	if s.memo != nil {
+		s.memo.Store(per)
+	}
 }
 
 // done reports whether ctx has ended, without blocking or locking.

@@ -3,6 +3,7 @@ package par
 import (
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,6 +34,14 @@ func TestSizerGrowsToTheTargetAndSplitsTheTail(t *testing.T) {
 	}
 	if k := s.next(100); k != 1250 {
 		t.Fatalf("with 100 left: %d, want the floor of 1,250", k)
+	}
+	// A run shorter than an eighth of the target is still shared among
+	// the slots, a quarter each here, not sent whole to one.
+	short := sizer{target: (100 * time.Microsecond).Nanoseconds(), slots: 4, max: 1 << 20, total: 10_000}
+	short.nsPerJob.Store(1)
+	short.last.Store(100_000)
+	if k := short.next(10_000); k != 2500 {
+		t.Fatalf("a run of 10,000 jobs of 1 ns on 4 slots: batch %d, want 2,500", k)
 	}
 	// Slow jobs (1 ms) come one at a time.
 	s.nsPerJob.Store(0)
@@ -87,5 +96,43 @@ func TestResolveJobs(t *testing.T) {
 		if got := resolveJobs(n); got != want {
 			t.Errorf("Jobs(%d) = %d workers, want %d", n, got, want)
 		}
+	}
+}
+
+// TestSizerRemembersTheTask starts a call from the cost an earlier call
+// of the task measured, and lets the call's first measure replace it at
+// once when the jobs cost more this time.
+func TestSizerRemembersTheTask(t *testing.T) {
+	target := (100 * time.Microsecond).Nanoseconds()
+	memo := new(atomic.Int64)
+	first := sizer{target: target, slots: 2, max: 1 << 20}
+	first.last.Store(1)
+	first.remember(memo)
+	if k := first.next(1_000_000); k != 1 {
+		t.Fatalf("first call's first batch %d, want 1: nothing measured yet", k)
+	}
+	first.observe(10, 1)
+	if memo.Load() != 10 {
+		t.Fatalf("memo %d, want the 10 ns measured", memo.Load())
+	}
+
+	again := sizer{target: target, slots: 2, max: 1 << 20}
+	again.last.Store(1)
+	again.remember(memo)
+	if k := again.next(1_000_000); k != 10_000 {
+		t.Fatalf("next call's first batch %d, want the 10,000 jobs of 10 ns that fill the target", k)
+	}
+	if k := again.next(20_000); k != 5000 {
+		t.Fatalf("with 20,000 left: %d, want 5,000 (the tail still splits)", k)
+	}
+	// This time a job costs 1 µs: believed at once, not a quarter at a time.
+	again.observe(time.Duration(1000*100), 100)
+	if ns := again.nsPerJob.Load(); ns != 1000 || memo.Load() != 1000 {
+		t.Fatalf("estimate %d ns, memo %d; want 1,000 for both", ns, memo.Load())
+	}
+	// After that, rises are limited again.
+	again.observe(time.Duration(1_000_000*10), 10)
+	if ns := again.nsPerJob.Load(); ns != 1251 {
+		t.Fatalf("estimate %d ns after a 1 ms measure, want 1,251 (a quarter more)", ns)
 	}
 }
