@@ -23,46 +23,52 @@ func (s *session) bigInput(ctx context.Context, in []byte) ([]byte, error) {
 	return ref, nil
 }
 
-// loadBigOutputs replaces each output of outs that is a reference to a
+// loadBigOutputs replaces each output of e that is a reference to a
 // large result with the result, fetched from the object store; a result
-// that cannot be fetched fails its job, in errs.
-func (s *session) loadBigOutputs(ctx context.Context, outs [][]byte, errs []error) {
-	for k, out := range outs {
+// that cannot be fetched fails its job.
+func (s *session) loadBigOutputs(ctx context.Context, e *execution) {
+	for k, out := range e.outs {
 		if !isBig(out) {
 			continue
 		}
 		data, err := loadBig(ctx, s.c.js, out)
 		if err != nil {
-			outs[k] = []byte{0xf6} // null: the job failed
-			errs[k] = fmt.Errorf("cluster: fetching a large result: %w", err)
+			e.outs[k] = []byte{0xf6} // null: the job failed
+			e.setErr(k, fmt.Errorf("cluster: fetching a large result: %w", err))
 			continue
 		}
-		outs[k] = data
+		e.outs[k] = data
 	}
 }
 
-// loadBigInputs replaces each input of ins that is a reference to a large
-// input with the input, fetched from the object store. It returns, for
-// each input, why it could not be fetched, or nil when all were.
-func (w *worker) loadBigInputs(ctx context.Context, ins [][]byte) []error {
+// loadBigInputs returns the input array ins with each item at the
+// positions refs, a reference to a large input, replaced with the input,
+// fetched from the object store. It returns, for each job, why its input
+// could not be fetched, or nil when all were; such an item stays a
+// reference, which fails its job if it runs.
+func (w *worker) loadBigInputs(ctx context.Context, ins []byte, refs []int) ([]byte, []error) {
+	if len(refs) == 0 {
+		return ins, nil
+	}
+	items, err := wire.SplitArray(ins)
+	if err != nil {
+		return ins, nil // Validate checked it: cannot happen
+	}
 	var errs []error
-	for k, in := range ins {
-		if !isBig(in) {
-			continue
-		}
-		data, err := loadBig(ctx, w.js, in)
+	for _, k := range refs {
+		data, err := loadBig(ctx, w.js, items[k])
 		if err != nil {
 			if errs == nil {
-				errs = make([]error, len(ins))
+				errs = make([]error, len(items))
 			}
 			errs[k] = fmt.Errorf("cluster: fetching a large input: %w", err)
 			continue
 		}
 		w.objects.fetched.Add(1)
 		w.objects.fetchedBytes.Add(int64(len(data)))
-		ins[k] = data
+		items[k] = data
 	}
-	return errs
+	return wire.JoinArray(items), errs
 }
 
 // bigResult stores out, a result too large for a message, in the object

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +16,6 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/par-project/par"
-	"github.com/par-project/par/internal/wire"
 )
 
 // A Client is a connection from a driver to a par cluster, and a
@@ -36,6 +34,8 @@ type Client struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{} // open sessions, to resend after a reconnect
 	epoch    int                   // reconnects so far
+	slots    int                   // the live workers' slots, read at slotsAt
+	slotsAt  time.Time
 }
 
 // Connect connects a driver to the par cluster at url (a NATS URL such as
@@ -105,14 +105,15 @@ func (c *Client) start(ctx context.Context, spec par.Spec, label runLabel) (par.
 	}
 	s.slots = c.cfg.slots
 	if s.slots == 0 {
-		// As many batches as the live workers run at once: more would wait
-		// in the queue, and par, which sizes batches from how long they
-		// take to come back, would count the wait as run time and make
-		// them smaller. Measured with BenchmarkTinyJobs and
-		// BenchmarkCPUBound: 2 to 8 times faster than twice the capacity.
+		// Twice as many batches as the live workers run at once: while a
+		// worker runs one, its next waits in the stream, so it goes from
+		// one batch to the next without waiting for a round trip through
+		// the driver. Workers still pull only what they run, and par sizes
+		// batches by their run time on the worker (par.Batch.Ran), which
+		// the wait in the queue does not count.
 		s.slots = 8 // no worker yet: a guess
 		if live, _ := c.capacity(ctx); live > 0 {
-			s.slots = min(live, 1024)
+			s.slots = min(2*live, 1024)
 		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -147,11 +148,15 @@ func (c *Client) start(ctx context.Context, spec par.Spec, label runLabel) (par.
 		return nil, fmt.Errorf("cluster: consuming results: %w", err)
 	}
 	// Workers also send results straight to the driver before storing
-	// them, which spares a round trip to the disk on the way back.
-	if s.live, err = c.nc.Subscribe(livePrefix+s.run, s.dispatchLive); err != nil {
-		s.cc.Stop()
-		s.cancel()
-		return nil, fmt.Errorf("cluster: consuming results: %w", err)
+	// them, which spares a round trip to the disk on the way back. A
+	// durable run takes only stored results: its driver counts a job done
+	// when a driver that runs the name again would find its result.
+	if !label.durable {
+		if s.live, err = c.nc.Subscribe(livePrefix+s.run, s.dispatchLive); err != nil {
+			s.cc.Stop()
+			s.cancel()
+			return nil, fmt.Errorf("cluster: consuming results: %w", err)
+		}
 	}
 	c.mu.Lock()
 	c.sessions[s] = struct{}{}
@@ -169,14 +174,31 @@ func (c *Client) reconnected() {
 	}
 }
 
-// capacity returns the slots of the live workers of the client's queue.
+// capacityAge is how long a session reuses the capacity of the live
+// workers that an earlier one read: listing them takes several round
+// trips, a cost a program that runs many short calls pays once.
+const capacityAge = time.Second
+
+// capacity returns the slots of the live workers of the client's queue,
+// as read at most capacityAge ago.
 func (c *Client) capacity(ctx context.Context) (int, error) {
+	c.mu.Lock()
+	n, at := c.slots, c.slotsAt
+	c.mu.Unlock()
+	if n > 0 && time.Since(at) < capacityAge {
+		return n, nil
+	}
 	ws, err := c.Workers(ctx)
-	n := 0
+	n = 0
 	for _, w := range ws {
 		if w.Queue == c.cfg.queue {
 			n += w.Slots
 		}
+	}
+	if err == nil {
+		c.mu.Lock()
+		c.slots, c.slotsAt = n, time.Now()
+		c.mu.Unlock()
 	}
 	return n, err
 }
@@ -211,152 +233,7 @@ type session struct {
 	pending map[uint64]*pending
 }
 
-// pending is a part of a batch waiting for its results.
-type pending struct {
-	id   uint64
-	data []byte // the message, to send again after a reconnect
-	seq  uint64 // its sequence in the jobs stream, 0 until stored
-	b    *par.Batch
-	ins  [][]byte      // b's inputs by job
-	digs []string      // a durable run's job digests, nil for others
-	outs [][]byte      // b's outputs by job, filled as results come
-	pos  map[int64]int // job index → position in b
-	left int
-	done chan struct{}
-}
-
 func (s *session) Slots() int { return s.slots }
-
-// BatchTarget asks for batches that run about 25 ms, so that many tiny
-// jobs share one message.
-func (s *session) BatchTarget() time.Duration { return 25 * time.Millisecond }
-
-// Exec publishes b, split into parts that fit the server's max payload, on
-// the run's jobs subject, and waits for every job's result. A job's input
-// too large for a message, and a result the worker found too large, go
-// through the object store (see bigpayloads.go). If ctx ends first, the
-// batch's messages are withdrawn from the queue and Exec returns ctx's
-// error.
-func (s *session) Exec(ctx context.Context, b *par.Batch) error {
-	n := b.Len()
-	ins, err := wire.SplitArray(b.Input)
-	if err == nil && len(ins) != n {
-		err = fmt.Errorf("%d inputs for %d jobs", len(ins), n)
-	}
-	if err != nil {
-		return fmt.Errorf("cluster: batch input: %w", err)
-	}
-	outs := make([][]byte, n)
-	b.Errs = make([]error, n)
-	digs := s.reuse(b.Task, ins, outs) // a durable run's stored results
-	limit := int(s.max) - 1024         // room for the envelope and headers
-	if digs != nil {
-		s.dropGoneBig(ctx, outs)
-	}
-	var parts []*pending
-	defer func() {
-		s.mu.Lock()
-		for _, p := range parts {
-			if p.left > 0 {
-				delete(s.pending, p.id)
-			}
-		}
-		s.mu.Unlock()
-	}()
-	var cur *pending
-	size := 0
-	for k := range n {
-		if outs[k] != nil {
-			continue // a durable run's stored result
-		}
-		in := len(ins[k])
-		if in+16 > limit {
-			if ins[k], err = s.bigInput(ctx, ins[k]); err != nil {
-				b.Errs[k] = err
-				continue
-			}
-			in = len(ins[k])
-		}
-		if cur == nil || size+in+16 > limit {
-			if cur != nil {
-				parts = append(parts, cur)
-			}
-			cur = &pending{b: b, ins: ins, outs: outs, digs: digs, pos: map[int64]int{}, done: make(chan struct{})}
-			size = 0
-		}
-		cur.pos[int64(b.Indexes[k])] = k
-		cur.left++
-		size += in + 16
-	}
-	if cur != nil {
-		parts = append(parts, cur)
-	}
-	for _, p := range parts {
-		if err := s.publish(ctx, b, p); err != nil {
-			s.withdraw(parts)
-			return err
-		}
-	}
-	for _, p := range parts {
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-			s.withdraw(parts)
-			return ctx.Err()
-		}
-	}
-	s.mu.Lock() // the results handler wrote outs under it
-	for k, out := range outs {
-		if out == nil {
-			outs[k] = []byte{0xf6} // null: the job failed
-		}
-	}
-	s.mu.Unlock()
-	s.loadBigOutputs(ctx, outs, b.Errs)
-	b.Output = wire.JoinArray(outs)
-	return nil
-}
-
-// publish registers p and sends it as one message, retrying while the
-// server is unreachable; the message id makes the retries harmless.
-func (s *session) publish(ctx context.Context, b *par.Batch, p *pending) error {
-	id := s.nextID.Add(1)
-	wb := wire.Batch{ID: id, Run: s.run, Task: b.Task, Attempt: max(1, b.Attempt), TimeoutNanos: s.timeout.Nanoseconds()}
-	wb.Indexes = make([]int64, 0, len(p.pos))
-	wb.Inputs = make([][]byte, 0, len(p.pos))
-	for k := range b.Len() {
-		if _, ok := p.pos[int64(b.Indexes[k])]; ok && b.Errs[k] == nil {
-			wb.Indexes = append(wb.Indexes, int64(b.Indexes[k]))
-			wb.Inputs = append(wb.Inputs, p.ins[k])
-		}
-	}
-	contiguous := true
-	for i := 1; i < len(wb.Indexes); i++ {
-		if wb.Indexes[i] != wb.Indexes[i-1]+1 {
-			contiguous = false
-			break
-		}
-	}
-	if contiguous {
-		wb.First, wb.Indexes = wb.Indexes[0], nil
-	}
-	data, err := wire.Marshal(&wb)
-	if err != nil {
-		return fmt.Errorf("cluster: encoding batch: %w", err)
-	}
-	if int64(len(data)) > s.max {
-		return fmt.Errorf("%w: batch of %d bytes; the server takes messages up to %d bytes", ErrTooLarge, len(data), s.max)
-	}
-	s.mu.Lock()
-	p.id, p.data = id, data
-	s.pending[id] = p
-	s.mu.Unlock()
-	seq, err := s.send(ctx, data, b.Task, s.run+"."+strconv.FormatUint(id, 10))
-	s.mu.Lock()
-	p.seq = seq
-	s.mu.Unlock()
-	return err
-}
 
 // send publishes a batch message of task, retrying while the server is
 // unreachable; the message id makes the retries harmless.
@@ -478,7 +355,7 @@ func (s *session) republish(epoch int) {
 		old := p.seq
 		s.mu.Unlock()
 		_ = s.c.jobs.DeleteMsg(s.ctx, old)
-		seq, err := s.send(s.ctx, p.data, p.b.Task, fmt.Sprintf("%s.%d.r%d", s.run, p.id, epoch))
+		seq, err := s.send(s.ctx, p.data, p.e.b.Task, fmt.Sprintf("%s.%d.r%d", s.run, p.id, epoch))
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
@@ -492,59 +369,6 @@ func (s *session) republish(epoch int) {
 	}
 }
 
-// dispatch hands a results message to the Exec waiting for it. The first
-// result for each job wins; later ones (from a batch that ran twice) and
-// results of batches nobody waits for are dropped.
-func (s *session) dispatch(msg jetstream.Msg) { s.deliver(msg.Data(), seqOf(msg)) }
-
-// dispatchLive hands over results a worker sent straight to the driver
-// (see worker.answer), ahead of their stored copy.
-func (s *session) dispatchLive(msg *nats.Msg) { s.deliver(msg.Data, 0) }
-
-// deliver hands the results in data, stored at seq in the results stream
-// (0 when they came straight from the worker), to the Exec waiting for
-// them.
-func (s *session) deliver(data []byte, seq uint64) {
-	var rs wire.Results
-	if err := wire.Unmarshal(data, &rs); err != nil {
-		s.c.cfg.log.Warn("par cluster: dropping undecodable results", "run", s.run, "err", err)
-		return
-	}
-	if err := rs.Validate(); err != nil {
-		s.c.cfg.log.Warn("par cluster: dropping invalid results", "run", s.run, "err", err)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pending[rs.Batch]
-	if p == nil {
-		s.c.cfg.log.Debug("par cluster: results of a batch nobody waits for", "run", s.run, "batch", rs.Batch, "seq", seq)
-		return
-	}
-	for i := range rs.Results {
-		r := &rs.Results[i]
-		k, ok := p.pos[r.Index]
-		if !ok {
-			continue
-		}
-		delete(p.pos, r.Index)
-		p.b.Ran += time.Duration(r.Nanos)
-		if s.durable != nil {
-			s.durable.note(p.digs[k], r.Output, r.Err == nil)
-		}
-		if r.Err != nil {
-			p.b.Errs[k] = fromWire(r.Err, rs.Worker)
-		} else {
-			p.outs[k] = r.Output
-		}
-		p.left--
-	}
-	if p.left == 0 {
-		delete(s.pending, rs.Batch)
-		close(p.done)
-	}
-}
-
 // Close stops consuming results, withdraws the run's jobs still queued
 // when some batch was given up on (and tells workers to stop running the
 // run's batches), and deletes the run's results from the server.
@@ -555,7 +379,9 @@ func (s *session) Close() error {
 	s.cancel()
 	s.bg.Wait()
 	s.cc.Stop()
-	_ = s.live.Unsubscribe()
+	if s.live != nil {
+		_ = s.live.Unsubscribe()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error

@@ -3,8 +3,11 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,6 +95,79 @@ func TestErrorsAndPanics(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Value != "boom 5" || !strings.Contains(pe.Stack, "goroutine") {
 		t.Fatalf("error = %v, want a *par.PanicError with value boom 5 and a stack", err)
 	}
+}
+
+// flakyTries counts the tries of each input of flakyTask.
+var flakyTries sync.Map // int → *atomic.Int32
+
+// flakyTask fails odd inputs on their first try with a retryable error,
+// and multiples of 7 on every try.
+var flakyTask = par.Register("cluster-test.flaky", func(_ context.Context, x int) (int, error) {
+	n, _ := flakyTries.LoadOrStore(x, new(atomic.Int32))
+	try := n.(*atomic.Int32).Add(1)
+	switch {
+	case x%7 == 0:
+		return 0, fmt.Errorf("never good: %d", x)
+	case x%2 == 1 && try == 1:
+		return 0, par.Retryable(fmt.Errorf("not yet: %d", x))
+	}
+	return -x, nil
+})
+
+// TestRetriesAndCollectedErrors runs batches whose jobs partly fail: the
+// retryable ones go again as batches of scattered indexes, and the others
+// come back, each with its index, while the rest of the results arrive.
+func TestRetriesAndCollectedErrors(t *testing.T) {
+	flakyTries.Clear()
+	url := partest.StartServer(t)
+	partest.StartWorkers(t, url, 2)
+	c := connect(t, url)
+	const n = 200
+	xs := make([]int, n)
+	for i := range xs {
+		xs[i] = 1000 + i
+	}
+	out, err := par.Map(testCtx(t), xs, flakyTask.Func(), par.On(c), par.BatchSize(30), par.Retries(1, 0), par.CollectErrors())
+	failed := map[int]bool{}
+	for _, e := range unjoin(err) {
+		var je *par.JobError
+		if !errors.As(e, &je) || !strings.Contains(e.Error(), fmt.Sprintf("never good: %d", xs[je.Index])) {
+			t.Fatalf("error %v, want a job error of a multiple of 7", e)
+		}
+		failed[je.Index] = true
+	}
+	for i, x := range xs {
+		switch {
+		case x%7 == 0 && !failed[i]:
+			t.Errorf("job %d (%d) did not fail", i, x)
+		case x%7 != 0 && (failed[i] || out[i] != -x):
+			t.Errorf("job %d (%d): %d, failed %v; want %d", i, x, out[i], failed[i], -x)
+		}
+	}
+	if len(failed) != 29 { // 1001, 1008, …, 1197
+		t.Errorf("%d jobs failed, want 29", len(failed))
+	}
+	retried := 0
+	flakyTries.Range(func(x, n any) bool {
+		if x.(int)%2 == 1 && x.(int)%7 != 0 && n.(*atomic.Int32).Load() >= 2 {
+			retried++
+		}
+		return true
+	})
+	if retried != 100-15 { // the odd inputs but 1001, 1015, …, 1197
+		t.Errorf("%d jobs ran again after a retryable error, want 85", retried)
+	}
+}
+
+// unjoin returns the errors joined in err.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 // TestServerRestart restarts the server on the same data directory in the

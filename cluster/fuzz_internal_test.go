@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/par-project/par"
 	"github.com/par-project/par/internal/wire"
 )
 
@@ -36,7 +37,7 @@ func FuzzParseBig(f *testing.F) {
 // FuzzDigestsHeader feeds stored results and their Par-Digests header,
 // as a resumed durable run reads them, to durable.add.
 func FuzzDigestsHeader(f *testing.F) {
-	rs, _ := wire.Marshal(&wire.Results{Batch: 1, Results: []wire.Result{{Index: 0, Output: []byte{1}}, {Index: 1, Err: &wire.Error{Kind: "job"}}}})
+	rs, _ := wire.Marshal(&wire.Results{Batch: 1, Outputs: []byte{0x82, 0x01, 0xf6}, Errs: []wire.JobError{{At: 1, Err: wire.Error{Kind: "job"}}}})
 	f.Add(rs, digest("t", []byte{1})+","+digest("t", []byte{2}))
 	f.Add(rs, ",")
 	f.Add([]byte{}, "")
@@ -90,6 +91,62 @@ func FuzzModeFile(f *testing.F) {
 			var m serverMode
 			if err != nil || json.Unmarshal(again, &m) != nil || (m.Mode == "cluster") != clustered {
 				t.Fatalf("after accepting %q, the mode file holds %q (%v)", data, again, err)
+			}
+		}
+	})
+}
+
+// FuzzDeliver hands results messages, as any client of the server could
+// publish them on a run's results subject, to a driver waiting for two
+// batches: one sent whole (jobs 10 to 14) and one of scattered jobs (a
+// retry). Whatever arrives, nothing panics, each job takes at most one
+// result, and a batch is done only when each of its jobs has one.
+func FuzzDeliver(f *testing.F) {
+	for _, rs := range []wire.Results{
+		{Batch: 1, First: 10, Outputs: []byte{0x85, 0x01, 0x02, 0xf6, 0x04, 0x05}, Errs: []wire.JobError{{At: 2, Err: wire.Error{Kind: "job", Msg: "no"}}}, Nanos: 5e6},
+		{Batch: 1, First: 12, Outputs: []byte{0x82, 0x03, 0x04}},
+		{Batch: 2, Indexes: []int64{7, 3}, Outputs: []byte{0x82, 0x07, 0x03}},
+		{Batch: 2, Indexes: []int64{3, 3, 9}, Outputs: []byte{0x83, 0x03, 0x03, 0x09}, Refs: []int{2}},
+	} {
+		data, err := wire.Marshal(&rs)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data, data)
+	}
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		cfg, _ := newConfig(nil)
+		s := &session{c: &Client{cfg: cfg}, pending: map[uint64]*pending{}}
+		whole := &execution{b: &par.Batch{Task: "t", Indexes: []int{10, 11, 12, 13, 14}}, n: 5}
+		scattered := &execution{b: &par.Batch{Task: "t", Indexes: []int{3, 7, 9}}, n: 3}
+		parts := []*pending{s.part(whole, nil, 5), s.part(scattered, nil, 3)}
+		for i, p := range parts {
+			p.id = uint64(i + 1)
+			s.pending[p.id] = p
+		}
+		s.deliver(first, 0)
+		s.deliver(second, 0)
+		for _, p := range parts {
+			e := p.e
+			got := 0
+			switch {
+			case e.whole != nil:
+				if n, err := wire.CountArray(e.whole); err != nil || n != e.n {
+					t.Fatalf("whole output of %d items for %d jobs (%v)", n, e.n, err)
+				}
+				got = e.n
+			case e.outs != nil:
+				for k := range e.n {
+					if e.outs[k] != nil || e.b.Err(k) != nil {
+						got++
+					}
+				}
+			}
+			if p.left != p.n-got || p.left < 0 {
+				t.Fatalf("batch %d: %d jobs left, %d of %d have a result", p.id, p.left, got, p.n)
+			}
+			if _, waiting := s.pending[p.id]; waiting != (p.left > 0) {
+				t.Fatalf("batch %d: %d jobs left, still waited for: %v", p.id, p.left, waiting)
 			}
 		}
 	})

@@ -166,6 +166,28 @@ func TestLargePayloads(t *testing.T) {
 	if err != nil || len(blobs[0]) != 5<<20 || len(blobs[1]) != 10 {
 		t.Fatalf("blobs of 5 MiB and 10 bytes: %d and %d bytes, %v", len(blobs[0]), len(blobs[1]), err)
 	}
+	// A batch whose inputs, each under the max payload, are over it
+	// together goes as several messages; so do results.
+	xs = [][]byte{pattern(600 << 10), []byte("small"), pattern(700 << 10), pattern(500 << 10)}
+	out, err = par.Map(ctx, xs, echoTask.Func(), par.On(c), par.BatchSize(len(xs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range xs {
+		if !bytes.Equal(out[i], xs[i]) {
+			t.Errorf("job %d of a split batch: %d bytes back, want the %d sent", i, len(out[i]), len(xs[i]))
+		}
+	}
+	sizes := []int{600 << 10, 3, 700 << 10, 0, 500 << 10}
+	blobs, err = par.Map(ctx, sizes, blobTask.Func(), par.On(c), par.BatchSize(len(sizes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range sizes {
+		if len(blobs[i]) != n {
+			t.Errorf("blob %d of results in several messages: %d bytes, want %d", i, len(blobs[i]), n)
+		}
+	}
 }
 
 // TestObjectMissing asks for objects that are not in the store: the error

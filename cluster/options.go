@@ -95,10 +95,11 @@ func WithSettings(s Settings) Option {
 // Slots sets how many batches a driver's session keeps in flight at once
 // (see par.Session.Slots). Without it a session reads the capacity of the
 // live workers when it starts (the batches they run at once) and keeps
-// that many in flight, or 8 when no worker is live yet. More in flight
-// would make batches wait in JetStream, which par, sizing batches by how
-// long they take to come back, would mistake for slow jobs. Driver side
-// only.
+// twice that many in flight, or 8 when no worker is live yet: each
+// worker finds its next batch waiting in the queue when it finishes one.
+// Fewer leave workers idle for a round trip through the driver between
+// batches; more make other drivers' batches wait behind this one's.
+// Driver side only.
 func Slots(n int) Option {
 	return func(c *config) error {
 		if n < 1 {

@@ -204,14 +204,18 @@ func (d *durable) load(ctx context.Context, c *Client, subject string) error {
 func (d *durable) add(data []byte, h nats.Header) {
 	digests := strings.Split(h.Get(HeaderDigests), ",")
 	var rs wire.Results
-	if wire.Unmarshal(data, &rs) != nil || rs.Validate() != nil || len(digests) != len(rs.Results) {
+	if wire.Unmarshal(data, &rs) != nil || rs.Validate() != nil || len(digests) != rs.Len() {
 		return
 	}
-	for i, r := range rs.Results {
+	outs, err := wire.SplitArray(rs.Outputs)
+	if err != nil {
+		return
+	}
+	for i, out := range outs {
 		if len(digests[i]) != digestLen {
 			continue
 		}
-		d.note(digests[i], r.Output, r.Err == nil)
+		d.note(digests[i], out, rs.Err(i) == nil)
 	}
 }
 

@@ -18,8 +18,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
-	"github.com/par-project/par"
-	"github.com/par-project/par/internal/remote"
 	"github.com/par-project/par/internal/wire"
 )
 
@@ -34,8 +32,11 @@ import (
 // A worker pulls only as many batches as it has free slots, so none waits
 // in it while another worker is idle. While a batch runs it tells the
 // server every AckWait/3 that it is still at work; it acknowledges a batch
-// only after its results are stored on the server. A worker that dies
-// loses nothing: after AckWait its batch goes to another worker.
+// only after its results are stored on the server. A slot sends a batch's
+// results straight to the driver and pulls its next batch while the
+// server stores them, and runs that batch once the last is acknowledged.
+// A worker that dies loses nothing: after AckWait its batch goes to
+// another worker.
 //
 // When ctx ends the worker stops pulling, waits up to StopTimeout for its
 // running batches, hands the others back to the queue, and returns nil.
@@ -183,8 +184,18 @@ func (w *worker) serve(ctx context.Context) error {
 // waits for the pulls it has out.
 const pullWait = time.Second
 
-// slot pulls and runs one batch at a time until ctx ends.
+// slot pulls and runs one batch at a time until ctx ends. A batch's
+// results go to its driver as soon as it is done, and the slot pulls the
+// next batch while the server stores them and takes the acknowledgement.
+// The next batch runs once the last is acknowledged: a batch that kills
+// its worker cannot take a finished one with it.
 func (w *worker) slot(ctx, runCtx context.Context) {
+	var acking <-chan struct{} // closed once the last batch is acknowledged
+	defer func() {
+		if acking != nil {
+			<-acking
+		}
+	}()
 	for wait := 10 * time.Millisecond; ctx.Err() == nil; {
 		msg, err := w.cons.Next(jetstream.FetchMaxWait(pullWait))
 		if err != nil {
@@ -204,193 +215,15 @@ func (w *worker) slot(ctx, runCtx context.Context) {
 			continue
 		}
 		wait = 10 * time.Millisecond
+		if acking != nil {
+			<-acking
+			acking = nil
+		}
 		if ctx.Err() != nil {
 			_ = msg.Nak() // pulled while stopping: hand it straight back
 			return
 		}
-		w.handle(runCtx, msg)
-	}
-}
-
-// handle runs the batch in msg and answers it.
-func (w *worker) handle(ctx context.Context, msg jetstream.Msg) {
-	var b wire.Batch
-	if err := wire.Unmarshal(msg.Data(), &b); err != nil {
-		w.cfg.log.Error("par worker: dropping a batch that does not decode", "subject", msg.Subject(), "err", err)
-		_ = msg.TermWithReason("undecodable batch")
-		return
-	}
-	if err := b.Validate(); err != nil {
-		w.cfg.log.Error("par worker: dropping an invalid batch", "subject", msg.Subject(), "err", err)
-		_ = msg.TermWithReason("invalid batch")
-		return
-	}
-	if w.isCancelled(b.Run) {
-		_ = msg.TermWithReason("run cancelled")
-		return
-	}
-	md, err := msg.Metadata()
-	if err != nil {
-		_ = msg.TermWithReason("no metadata")
-		return
-	}
-	var rs wire.Results
-	switch {
-	case w.maxDel > 0 && int(md.NumDelivered) >= w.maxDel:
-		reason := fmt.Sprintf("batch %d was handed out %d times (MaxDeliver) and its worker was lost or stopped each time (a worker is declared lost %v after its last heartbeat)", b.ID, md.NumDelivered, w.ackWait)
-		rs = failAll(&b, &wire.Error{Kind: wire.KindLost, Msg: reason, Retryable: true})
-		if err := w.keepDead(ctx, msg, &b, w.cfg.queue, md.Sequence.Stream, reason); err != nil {
-			w.cfg.log.Warn("par worker: dead letter not stored", "run", b.Run, "batch", b.ID, "err", err)
-		}
-	case b.Task == ExecTask && !w.cfg.allowExec:
-		rs = failAll(&b, &wire.Error{Kind: kindExec, Msg: ErrExecNotAllowed.Error() + " (worker " + w.info.ID + ")"})
-	default:
-		var ok bool
-		if rs, ok = w.run(ctx, msg, &b); !ok {
-			_ = msg.Nak() // stopped before it finished: another worker takes it
-			return
-		}
-	}
-	rs.Worker = w.info.ID
-	var digests map[int64]string // a durable run's job digests (see Client.Run)
-	if msg.Headers().Get(HeaderDurable) != "" {
-		digests = make(map[int64]string, b.Len())
-		for k, in := range b.Inputs {
-			digests[b.Index(k)] = digest(b.Task, in)
-		}
-	}
-	if err := w.answer(ctx, b.Run, &rs, md.Sequence.Stream, md.NumDelivered, digests); err != nil {
-		w.cfg.log.Warn("par worker: results not stored; the batch will run again", "run", b.Run, "batch", b.ID, "err", err)
-		_ = msg.Nak()
-		return
-	}
-	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := msg.DoubleAck(actx); err != nil {
-		// The results are stored; a second run is dropped by the driver.
-		w.cfg.log.Warn("par worker: ack failed", "run", b.Run, "batch", b.ID, "err", err)
-	}
-}
-
-// run runs b's jobs with heartbeats, and reports false if the worker was
-// stopped before they finished.
-func (w *worker) run(ctx context.Context, msg jetstream.Msg, b *wire.Batch) (wire.Results, bool) {
-	bctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	r := &running{msg: msg, run: b.Run, cancel: cancel}
-	w.mu.Lock()
-	w.running[r] = struct{}{}
-	w.mu.Unlock()
-	w.busy.Add(1)
-	w.inJobs.Add(int64(b.Len()))
-	defer func() {
-		w.busy.Add(-1)
-		w.inJobs.Add(-int64(b.Len()))
-		w.mu.Lock()
-		delete(w.running, r)
-		w.mu.Unlock()
-	}()
-	t0 := time.Now()
-	inErrs := w.loadBigInputs(bctx, b.Inputs)
-	jctx := context.WithValue(context.WithValue(bctx, workerKey{}, w.info.ID), objectsKey{}, w.objects)
-	outs, errs := par.ExecTasks(jctx, b.Task, b.Inputs, time.Duration(b.TimeoutNanos), nil)
-	for k, err := range inErrs {
-		if err != nil {
-			errs[k] = err
-		}
-	}
-	if ctx.Err() != nil {
-		return wire.Results{}, false
-	}
-	per := time.Since(t0).Nanoseconds() / int64(b.Len())
-	rs := wire.Results{Batch: b.ID, Results: make([]wire.Result, b.Len())}
-	var failed int64
-	for k := range b.Len() {
-		r := &rs.Results[k]
-		r.Index, r.Nanos = b.Index(k), per
-		switch {
-		case errs[k] != nil:
-			r.Err = remote.ToWire(errs[k])
-		case len(outs[k]) > w.maxOut:
-			r.Output, r.Err = w.bigResult(ctx, outs[k])
-		default:
-			r.Output = outs[k]
-		}
-		if r.Err != nil {
-			failed++
-			w.noteFailure(r.Err)
-		}
-	}
-	w.jobs.Add(int64(b.Len()))
-	w.failed.Add(failed)
-	return rs, true
-}
-
-func failAll(b *wire.Batch, e *wire.Error) wire.Results {
-	rs := wire.Results{Batch: b.ID, Results: make([]wire.Result, b.Len())}
-	for k := range rs.Results {
-		rs.Results[k] = wire.Result{Index: b.Index(k), Err: e}
-	}
-	return rs
-}
-
-// answer publishes rs on the run's results subject, in messages that fit
-// the server's max payload, and waits until the server has stored each.
-// The message id names the job message (a batch resent by its driver is a
-// new message) and its delivery, so only a retried publish is deduplicated.
-// The stored results of a durable run carry their jobs' digests.
-func (w *worker) answer(ctx context.Context, run string, rs *wire.Results, seq, delivery uint64, digests map[int64]string) error {
-	subject := resultsPrefix + run
-	extra := 0
-	if digests != nil {
-		extra = digestLen + 1
-	}
-	for part, chunk := range chunks(rs, w.maxOut, extra) {
-		data, err := wire.Marshal(chunk)
-		if err != nil {
-			return err
-		}
-		msgID := fmt.Sprintf("%s.%d.%d.%d.%d", run, rs.Batch, seq, delivery, part)
-		// Straight to the driver first: it need not wait until the results
-		// are on disk. The stored copy is what counts when this one is
-		// lost, and the driver keeps the first result of each job.
-		_ = w.nc.Publish(livePrefix+run, data)
-		msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-		msg.Header.Set(HeaderDelivery, strconv.FormatUint(delivery, 10))
-		if digests != nil {
-			ds := make([]string, len(chunk.Results))
-			for i, r := range chunk.Results {
-				ds[i] = digests[r.Index]
-			}
-			msg.Header.Set(HeaderDigests, strings.Join(ds, ","))
-		}
-		if _, err := publish(ctx, w.js, msg, msgID, w.cfg.log); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// chunks splits rs into messages of about limit bytes at most, counting
-// extra bytes of headers per result.
-func chunks(rs *wire.Results, limit, extra int) func(func(int, *wire.Results) bool) {
-	return func(yield func(int, *wire.Results) bool) {
-		part, start, size := 0, 0, 64
-		for k := range rs.Results {
-			r := &rs.Results[k]
-			n := len(r.Output) + 32 + extra
-			if r.Err != nil {
-				n += len(r.Err.Msg) + len(r.Err.Stack) + len(r.Err.Kind)
-			}
-			if k > start && size+n > limit {
-				if !yield(part, &wire.Results{Batch: rs.Batch, Worker: rs.Worker, Results: rs.Results[start:k]}) {
-					return
-				}
-				part, start, size = part+1, k, 64
-			}
-			size += n
-		}
-		yield(part, &wire.Results{Batch: rs.Batch, Worker: rs.Worker, Results: rs.Results[start:]})
+		acking = w.handle(runCtx, msg)
 	}
 }
 

@@ -238,7 +238,7 @@ func (t *tracker) results(subject string, h nats.Header, data []byte, now time.T
 	bs := r.batches[rs.Batch]
 	if bs == nil {
 		if task, done := r.finished[rs.Batch]; done {
-			n := int64(len(rs.Results))
+			n := int64(rs.Len())
 			r.rerun += n
 			t.stat(queue, task).rerun += n
 			return
@@ -255,8 +255,10 @@ func (t *tracker) results(subject string, h nats.Header, data []byte, now time.T
 	if sec.T != now.Unix() {
 		*sec = Point{T: now.Unix()}
 	}
-	for i := range rs.Results {
-		res := &rs.Results[i]
+	n := rs.Len()
+	d := float64(rs.Nanos) / float64(n) / 1e9 // a job's share of the run time
+	for i := range n {
+		index, werr := rs.Index(i), rs.Err(i)
 		task := unknownTask
 		if bs != nil {
 			task = bs.task
@@ -264,10 +266,10 @@ func (t *tracker) results(subject string, h nats.Header, data []byte, now time.T
 			var ok bool
 			if bs.pos != nil {
 				var p int
-				p, ok = bs.pos[res.Index]
+				p, ok = bs.pos[index]
 				k = int64(p)
 			} else {
-				k = res.Index - bs.first
+				k = index - bs.first
 				ok = k >= 0 && k < int64(len(bs.got))
 			}
 			if !ok {
@@ -286,20 +288,19 @@ func (t *tracker) results(subject string, h nats.Header, data []byte, now time.T
 			r.redelivered++
 			s.redelivered++
 		}
-		if res.Err != nil {
+		if werr != nil {
 			r.failed++
 			s.failed++
 			sec.Failed++
 			t.fail(Failure{
-				Time: now, Run: runID, Queue: r.queue, Task: task, Index: res.Index,
-				Worker: rs.Worker, Kind: res.Err.Kind, Error: cut(res.Err.Msg, MaxErrorLen),
+				Time: now, Run: runID, Queue: r.queue, Task: task, Index: index,
+				Worker: rs.Worker, Kind: werr.Kind, Error: cut(werr.Msg, MaxErrorLen),
 			})
 		} else {
 			r.done++
 			s.done++
 			sec.Done++
 		}
-		d := float64(res.Nanos) / 1e9
 		s.sum += d
 		k, _ := slices.BinarySearch(durationBounds, d)
 		s.counts[k]++

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,12 +20,20 @@ func mustMarshal(t testing.TB, v any) []byte {
 	return data
 }
 
-func inputs(n int) [][]byte {
-	in := make([][]byte, n)
-	for i := range in {
-		in[i] = []byte{0x01}
+// inputs returns the inputs of n jobs, as a batch carries them.
+func inputs(n int) []byte {
+	return wire.JoinArray(slices.Repeat([][]byte{{0x01}}, n))
+}
+
+// results returns the results of batch's jobs indexes from worker, which
+// ran 2 ms each: jobs listed in errs failed, at their position.
+func results(batch uint64, worker string, indexes []int64, errs ...wire.JobError) *wire.Results {
+	outs := slices.Repeat([][]byte{{0x01}}, len(indexes))
+	for _, e := range errs {
+		outs[e.At] = []byte{0xf6}
 	}
-	return in
+	return &wire.Results{Batch: batch, Worker: worker, Indexes: indexes, Outputs: wire.JoinArray(outs), Errs: errs,
+		Nanos: int64(len(indexes)) * 2e6}
 }
 
 func TestTrackerCountsRuns(t *testing.T) {
@@ -40,15 +49,13 @@ func TestTrackerCountsRuns(t *testing.T) {
 	tr.batch("par.jobs.q.r1", nil, mustMarshal(t, &wire.Batch{ID: 2, Run: "r1", Task: "sq", Indexes: []int64{3, 9}, Inputs: inputs(2), Attempt: 2}), t0)
 
 	t1 := t0.Add(time.Second)
-	ok := func(ix int64) wire.Result { return wire.Result{Index: ix, Output: []byte{1}, Nanos: 2e6} }
-	tr.results("par.results.r1", nil, mustMarshal(t, &wire.Results{Batch: 1, Worker: "w1", Results: []wire.Result{
-		ok(0), ok(1), {Index: 2, Err: &wire.Error{Kind: wire.KindJob, Msg: "<b>bad</b> " + strings.Repeat("x", 3*MaxErrorLen)}, Nanos: 1e6},
-	}}), t1)
+	tr.results("par.results.r1", nil, mustMarshal(t, results(1, "w1", []int64{0, 1, 2},
+		wire.JobError{At: 2, Err: wire.Error{Kind: wire.KindJob, Msg: "<b>bad</b> " + strings.Repeat("x", 3*MaxErrorLen)}})), t1)
 	// Batch 1 again, from a worker that took it over: a rerun.
-	tr.results("par.results.r1", nil, mustMarshal(t, &wire.Results{Batch: 1, Worker: "w2", Results: []wire.Result{ok(0)}}), t1)
-	tr.results("par.results.r1", nil, mustMarshal(t, &wire.Results{Batch: 2, Worker: "w2", Results: []wire.Result{ok(9)}}), t1)
+	tr.results("par.results.r1", nil, mustMarshal(t, results(1, "w2", []int64{0})), t1)
+	tr.results("par.results.r1", nil, mustMarshal(t, results(2, "w2", []int64{9})), t1)
 	// Results of a run that started before the tracker.
-	tr.results("par.results.old", nil, mustMarshal(t, &wire.Results{Batch: 4, Worker: "w2", Results: []wire.Result{ok(0)}}), t1)
+	tr.results("par.results.old", nil, mustMarshal(t, results(4, "w2", []int64{0})), t1)
 	// Junk is counted as a problem, not a panic.
 	tr.results("par.results.r1", nil, []byte{0xff}, t1)
 	tr.batch("par.jobs.q.r1", nil, []byte{0x01}, t1)
@@ -106,7 +113,7 @@ func TestTrackerCountsRuns(t *testing.T) {
 	}
 
 	// The last job comes in: the run is done, with its rate and no ETA left.
-	tr.results("par.results.r1", nil, mustMarshal(t, &wire.Results{Batch: 2, Worker: "w2", Results: []wire.Result{ok(3)}}), t1)
+	tr.results("par.results.r1", nil, mustMarshal(t, results(2, "w2", []int64{3})), t1)
 	tr.polled(nil, map[string]uint64{}, 0, t1.Add(time.Second))
 	s = tr.snapshot(t1.Add(time.Second))
 	if r := s.Runs[len(s.Runs)-1]; r.ID != "r1" || r.State != RunDone || r.Pending != 0 || r.ETA != 0 {
@@ -125,9 +132,8 @@ func TestTrackerKeepsTheLastFailures(t *testing.T) {
 	n := MaxFailures + 7
 	tr.batch("par.jobs.q.r", nil, mustMarshal(t, &wire.Batch{ID: 1, Task: "f", Inputs: inputs(n), Attempt: 1}), t0)
 	for i := range n {
-		tr.results("par.results.r", nil, mustMarshal(t, &wire.Results{Batch: 1, Results: []wire.Result{
-			{Index: int64(i), Err: &wire.Error{Kind: wire.KindJob, Msg: "e"}},
-		}}), t0)
+		tr.results("par.results.r", nil, mustMarshal(t, results(1, "", []int64{int64(i)},
+			wire.JobError{At: 0, Err: wire.Error{Kind: wire.KindJob, Msg: "e"}})), t0)
 	}
 	s := tr.snapshot(t0)
 	if len(s.Failures) != MaxFailures || s.Failures[0].Index != int64(n-1) || s.Failures[MaxFailures-1].Index != int64(n-MaxFailures) {
@@ -154,9 +160,7 @@ func TestTrackerEndedAndRedelivered(t *testing.T) {
 	// answered; then the driver ended the run.
 	second := nats.Header{}
 	second.Set(HeaderDelivery, "2")
-	tr.results("par.results.a", second, mustMarshal(t, &wire.Results{Batch: 1, Worker: "w2", Results: []wire.Result{
-		{Index: 0, Output: []byte{1}}, {Index: 1, Output: []byte{1}},
-	}}), t0)
+	tr.results("par.results.a", second, mustMarshal(t, results(1, "w2", []int64{0, 1})), t0)
 	tr.ended("par.ended.a", []byte(`{"cancelled":false}`), t0)
 	// Run b: the driver gave up before any result came.
 	tr.ended("par.ended.b", []byte(`{"cancelled":true}`), t0)
@@ -188,9 +192,9 @@ func TestTrackerEndedAndRedelivered(t *testing.T) {
 // must not panic, whatever arrives.
 func FuzzTracker(f *testing.F) {
 	f.Add([]byte{}, mustMarshal(f, &wire.Batch{ID: 1, Task: "t", Inputs: inputs(2), Attempt: 1}),
-		mustMarshal(f, &wire.Results{Batch: 1, Results: []wire.Result{{Index: 1, Output: []byte{1}}}}))
+		mustMarshal(f, results(1, "", []int64{1})))
 	f.Add([]byte(`{"cancelled":true}`), mustMarshal(f, &wire.Batch{ID: 1, Task: "t", Indexes: []int64{5, 2}, Inputs: inputs(2), Attempt: 3}),
-		mustMarshal(f, &wire.Results{Batch: 1, Results: []wire.Result{{Index: 2, Err: &wire.Error{Kind: "x"}, Nanos: 1 << 62}}}))
+		mustMarshal(f, &wire.Results{Batch: 1, First: 2, Outputs: []byte{0x81, 0xf6}, Errs: []wire.JobError{{At: 0, Err: wire.Error{Kind: "x"}}}, Nanos: 1 << 62}))
 	f.Fuzz(func(t *testing.T, ended []byte, batch, results []byte) {
 		tr := newTracker(time.Unix(0, 0))
 		now := time.Unix(100, 0)

@@ -14,12 +14,9 @@ import (
 func Example() {
 	var pipe bytes.Buffer
 
-	// Driver side.
-	batch := wire.Batch{ID: 1, Task: "square", First: 40, Attempt: 1}
-	for _, x := range []float64{1.5, 3} {
-		in, _ := wire.Marshal(x)
-		batch.Inputs = append(batch.Inputs, in)
-	}
+	// Driver side: the inputs travel as one array.
+	inputs, _ := wire.Marshal([]float64{1.5, 3})
+	batch := wire.Batch{ID: 1, Task: "square", First: 40, Attempt: 1, Inputs: inputs}
 	w := wire.NewWriter(&pipe)
 	w.Encode(&batch)
 	w.Flush()
@@ -35,17 +32,19 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	results := wire.Results{Batch: got.ID, Worker: "example"}
-	for k, in := range got.Inputs {
-		var x float64
-		wire.Unmarshal(in, &x)
-		out, _ := wire.Marshal(x * x)
-		results.Results = append(results.Results, wire.Result{Index: got.Index(k), Output: out})
+	xs := make([]float64, got.Len())
+	wire.UnmarshalSlice(got.Inputs, xs)
+	for k, x := range xs {
+		xs[k] = x * x
 	}
-	for _, res := range results.Results {
-		var y float64
-		wire.Unmarshal(res.Output, &y)
-		fmt.Println(res.Index, y)
+	outputs, _ := wire.Marshal(xs)
+	results := wire.Results{Batch: got.ID, Worker: "example", First: got.First, Outputs: outputs}
+
+	// Driver side again.
+	ys := make([]float64, results.Len())
+	wire.UnmarshalSlice(results.Outputs, ys)
+	for k, y := range ys {
+		fmt.Println(results.Index(k), y)
 	}
 	// Output:
 	// 40 2.25
@@ -121,7 +120,7 @@ func ExampleUnmarshal() {
 }
 
 func ExampleBatch_Index() {
-	b := wire.Batch{First: 10, Inputs: [][]byte{{0}, {0}}}
+	b := wire.Batch{First: 10, Inputs: []byte{0x82, 0x00, 0x00}} // two jobs
 	fmt.Println(b.Index(0), b.Index(1))
 	b.Indexes = []int64{3, 8} // a retry of two scattered jobs
 	fmt.Println(b.Index(0), b.Index(1))
@@ -131,7 +130,7 @@ func ExampleBatch_Index() {
 }
 
 func ExampleBatch_Validate() {
-	b := wire.Batch{ID: 5, Task: "square", Inputs: [][]byte{{0x01}}} // Attempt left at 0
+	b := wire.Batch{ID: 5, Task: "square", Inputs: []byte{0x81, 0x01}} // Attempt left at 0
 	err := b.Validate()
 	fmt.Println(errors.Is(err, wire.ErrInvalid))
 	fmt.Println(err)
@@ -141,10 +140,25 @@ func ExampleBatch_Validate() {
 }
 
 func ExampleResults_Validate() {
-	rs := wire.Results{Batch: 5, Results: []wire.Result{{Index: 0}}}
+	rs := wire.Results{Batch: 5, Outputs: []byte{0x81, 0xf6}, Errs: []wire.JobError{{At: 1, Err: wire.Error{Kind: wire.KindJob}}}}
 	fmt.Println(rs.Validate())
 	// Output:
-	// wire: invalid envelope: results of batch 5: result 0 (index 0): neither output nor error
+	// wire: invalid envelope: results of batch 5: error of result 1 out of order or past 1 results
+}
+
+func ExampleResults_Err() {
+	outputs, _ := wire.Marshal([]any{"ok", nil})
+	rs := wire.Results{Batch: 5, First: 7, Outputs: outputs, Errs: []wire.JobError{{At: 1, Err: wire.Error{Kind: wire.KindTimeout}}}}
+	if err := rs.Validate(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for k := range rs.Len() {
+		fmt.Println(rs.Index(k), rs.Err(k))
+	}
+	// Output:
+	// 7 <nil>
+	// 8 timeout
 }
 
 func ExampleError() {

@@ -87,11 +87,28 @@ func fuzzEnvelope[T any, PT interface {
 	return &first
 }
 
+// fuzzBatchSeeds and fuzzResultsSeeds are the envelopes the decoders are
+// seeded with; testdata/fuzz keeps their encodings under the same names.
+func fuzzBatchSeeds(t testing.TB) map[string]Batch {
+	return map[string]Batch{
+		"contiguous":    validBatch(t),
+		"minimal":       {Task: "t", Inputs: []byte{0x81, 0x01}, Attempt: 1},
+		"retry-indexes": {Task: "t", Indexes: []int64{4, 0, 9}, Inputs: array(t, nil, "a", []int{}), Attempt: 3},
+		"refs":          {ID: 9, Task: "t", First: 5, Inputs: array(t, 1, 2), Attempt: 1, Refs: []int{1}},
+	}
+}
+
+func fuzzResultsSeeds(t testing.TB) map[string]Results {
+	return map[string]Results{
+		"output-and-panic": validResults(t),
+		"minimal":          {Outputs: []byte{0x81, 0x01}},
+		"unknown-task": {Batch: 99, Worker: "w", Indexes: []int64{17, 3}, Outputs: array(t, nil, "ok"), Nanos: 12,
+			Errs: []JobError{{At: 0, Err: Error{Kind: KindUnknownTask, Msg: "fetch"}}}},
+	}
+}
+
 func FuzzDecodeBatch(f *testing.F) {
-	for _, b := range []Batch{
-		validBatch(),
-		{Task: "t", Indexes: []int64{4, 0, 9}, Inputs: [][]byte{{0xf6}, {0x61, 0x61}, {0x80}}, Attempt: 3},
-	} {
+	for _, b := range fuzzBatchSeeds(f) {
 		data, err := Marshal(&b)
 		if err != nil {
 			f.Fatal(err)
@@ -99,30 +116,62 @@ func FuzzDecodeBatch(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte{0xa0})
-	f.Add([]byte{0xa1, 0x06, 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0xa1, 0x09, 0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0xa3, 0x03, 0x61, 0x74, 0x07, 0x01, 0x09, 0x43, 0x9b, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b := fuzzEnvelope[Batch](t, data)
 		if b == nil {
 			return
+		}
+		n, err := CountArray(b.Inputs)
+		if err != nil || n != b.Len() || n == 0 {
+			t.Fatalf("valid batch of %d jobs has inputs of %d items (%v)", b.Len(), n, err)
 		}
 		for k := range b.Len() {
 			if b.Index(k) < 0 {
 				t.Fatalf("valid batch gives job %d the index %d", k, b.Index(k))
 			}
 		}
+		for _, k := range b.Refs {
+			b.Index(k) // in range, or it panics
+		}
 	})
 }
 
 func FuzzDecodeResults(f *testing.F) {
-	rs := validResults()
-	data, err := Marshal(&rs)
-	if err != nil {
-		f.Fatal(err)
+	for _, rs := range fuzzResultsSeeds(f) {
+		data, err := Marshal(&rs)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
 	}
-	f.Add(data)
-	f.Add([]byte{0xa1, 0x03, 0x81, 0xa1, 0x03, 0xa0})
-	f.Add([]byte{0xa1, 0x03, 0x81, 0xa1, 0x03, 0xa1, 0x01, 0x9f})
+	f.Add([]byte{0xa1, 0x06, 0x41, 0x80})
+	f.Add([]byte{0xa2, 0x06, 0x42, 0x81, 0xf6, 0x07, 0x81, 0xa1, 0x02, 0xa0})
+	f.Add([]byte{0xa2, 0x06, 0x42, 0x81, 0xf6, 0x09, 0x81, 0x01})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzEnvelope[Results](t, data)
+		rs := fuzzEnvelope[Results](t, data)
+		if rs == nil {
+			return
+		}
+		n, err := CountArray(rs.Outputs)
+		if err != nil || n != rs.Len() || n == 0 {
+			t.Fatalf("valid results of %d jobs have outputs of %d items (%v)", rs.Len(), n, err)
+		}
+		failed := 0
+		for k := range rs.Len() {
+			if rs.Index(k) < 0 {
+				t.Fatalf("valid results give result %d the index %d", k, rs.Index(k))
+			}
+			if e := rs.Err(k); e != nil {
+				failed++
+				if e.Kind == "" {
+					t.Fatalf("result %d has an error without a kind", k)
+				}
+			}
+		}
+		if failed != len(rs.Errs) {
+			t.Fatalf("%d results have an error, %d errors listed", failed, len(rs.Errs))
+		}
 	})
 }
