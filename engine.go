@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/par-project/par/internal/identity"
 	"github.com/par-project/par/internal/wire"
 )
 
@@ -440,7 +441,6 @@ func runJob[A, R any](ctx context.Context, fn func(context.Context, A) (R, error
 // 4 KiB, which on a virtual machine can cost more than a batch of tiny
 // jobs (see DESIGN.md).
 type scratch struct {
-	all     []int  // 0, 1, 2, …: every job of a batch
 	indexes []int  // Batch.Indexes
 	input   []byte // Batch.Input
 }
@@ -546,16 +546,10 @@ func (e *engine[In, Out]) execRemote(ctx context.Context, b *batch[In, Out], sc 
 // that fails, it encodes each input alone, fails the jobs whose inputs
 // cannot be encoded, and returns the array of the others.
 func (e *engine[In, Out]) encodeAll(b *batch[In, Out], sc *scratch) ([]byte, []int) {
-	if len(sc.all) < len(b.in) {
-		sc.all = ints(sc.all, len(b.in))
-		for k := range sc.all {
-			sc.all[k] = k
-		}
-	}
 	data, err := wire.AppendMarshal(sc.input[:0], b.in)
 	if err == nil {
 		sc.input = data
-		return data, sc.all[:len(b.in)]
+		return data, identity.Ints(len(b.in))
 	}
 	items := make([][]byte, 0, len(b.in))
 	ks := make([]int, 0, len(b.in))

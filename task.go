@@ -124,7 +124,7 @@ func put[T any](p *sync.Pool, s *[]T) {
 // encoding each value apart costs. A failed job's result is the zero
 // value. errs is nil when no job failed.
 func execBatch[A, R any](ctx context.Context, fn func(context.Context, A) (R, error), scratch *batchScratch[A, R], dst, in []byte, timeout time.Duration, before func(int)) ([]byte, []error, bool) {
-	n, err := wire.CountArray(in)
+	n, err := wire.ArrayLen(in) // UnmarshalSlice checks the items
 	if err != nil {
 		return nil, nil, false
 	}

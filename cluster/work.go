@@ -148,7 +148,7 @@ func (w *worker) run(ctx context.Context, msg jetstream.Msg, b *wire.Batch) (wir
 	if err != nil {
 		// No job ran (an unknown task, say): each fails with the reason.
 		errs = slices.Repeat([]error{err}, n)
-		out = nulls(n)
+		out = wire.Nulls(n)
 	}
 	if ctx.Err() != nil {
 		return wire.Results{}, nil, false
@@ -224,15 +224,10 @@ func jobErrors(werrs map[int]*wire.Error) []wire.JobError {
 	return out
 }
 
-// nulls returns a CBOR array of n nulls: the outputs of n failed jobs.
-func nulls(n int) []byte {
-	return wire.JoinArray(slices.Repeat([][]byte{{0xf6}}, n))
-}
-
 // failAll returns results that fail every job of b with e.
 func failAll(b *wire.Batch, e *wire.Error) wire.Results {
 	n := b.Len()
-	rs := wire.Results{Batch: b.ID, First: b.First, Indexes: b.Indexes, Outputs: nulls(n), Errs: make([]wire.JobError, n)}
+	rs := wire.Results{Batch: b.ID, First: b.First, Indexes: b.Indexes, Outputs: wire.Nulls(n), Errs: make([]wire.JobError, n)}
 	for k := range rs.Errs {
 		rs.Errs[k] = wire.JobError{At: k, Err: *e}
 	}

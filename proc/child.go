@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -89,17 +88,10 @@ func serve(id string) int {
 	// batch is done, so that a worker reuses its memory from batch to
 	// batch.
 	batches := make(chan *jobs)
-	free := make(chan []byte, 2)
-	free <- nil
-	free <- nil
+	free := make(frames, 2)
 	go func() {
 		for {
-			var buf []byte
-			select {
-			case buf = <-free:
-			default: // both in use, which one batch at a time never asks
-			}
-			frame, err := r.ReadFrameInto(buf)
+			frame, err := r.ReadFrameInto(free.get())
 			if err != nil {
 				if err != io.EOF {
 					fail("reading jobs: %v", err)
@@ -135,10 +127,7 @@ func serve(id string) int {
 		if enc, err = runBatch(ctx, b, page, w, enc[:0]); err != nil {
 			return fail("batch %d: %v", b.ID, err)
 		}
-		select {
-		case free <- b.frame:
-		default:
-		}
+		free.put(b.frame)
 	}
 	return 0
 }
@@ -162,7 +151,7 @@ func runBatch(ctx context.Context, b *jobs, page *progress, w *wire.Writer, out 
 		for k := range errs {
 			errs[k] = err
 		}
-		out = wire.JoinArray(slices.Repeat([][]byte{{0xf6}}, b.n))
+		out = wire.Nulls(b.n)
 	}
 	if len(out) <= maxResultsFrame {
 		return out, send(w, &results{Batch: b.ID, Outputs: out, Errs: jobErrors(errs, 0, b.n), Nanos: ran})

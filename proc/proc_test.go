@@ -45,23 +45,3 @@ func TestJobErrors(t *testing.T) {
 		t.Errorf("error %v lost its retryability", err)
 	}
 }
-
-// TestIdentity checks the shared list of job numbers: right at every
-// length, and capped so that appending to it cannot write into it.
-func TestIdentity(t *testing.T) {
-	for _, n := range []int{0, 1, 5, 3, 1000, 7} {
-		s := identity(n)
-		if len(s) != n || cap(s) != n {
-			t.Fatalf("identity(%d): len %d cap %d", n, len(s), cap(s))
-		}
-		for k, v := range s {
-			if v != k {
-				t.Fatalf("identity(%d)[%d] = %d", n, k, v)
-			}
-		}
-		_ = append(s, -1)
-	}
-	if s := identity(1001); s[1000] != 1000 {
-		t.Fatalf("after appends: %v", s[1000])
-	}
-}

@@ -43,7 +43,7 @@ type process struct {
 
 	status  chan status   // the worker's status frames
 	results chan *results // its results; closed when its output ends
-	frames  chan []byte   // frame buffers for results, reused (see read)
+	frames  frames        // buffers for its results frames (see read)
 	dead    chan struct{} // closed once it has been reaped
 	reason  atomic.Pointer[string]
 
@@ -123,7 +123,7 @@ func (b *Backend) spawn(ctx context.Context, id int) (*process, error) {
 	}
 	p := &process{
 		slot: id, pid: cmd.Process.Pid, cmd: cmd, jobs: jobsW, w: wire.NewWriter(jobsW), page: page,
-		status: make(chan status, 2), results: make(chan *results), frames: make(chan []byte, 2), dead: make(chan struct{}),
+		status: make(chan status, 2), results: make(chan *results), frames: make(frames, 2), dead: make(chan struct{}),
 	}
 	b.track(p, +1)
 	stderrDone := make(chan struct{})
@@ -197,14 +197,8 @@ func (p *process) handshake(ctx context.Context, cfg *config) error {
 }
 
 // send writes one frame to the worker; sendJobs writes a jobs frame.
+func (p *process) send(v any) error       { return writeFrame(p.w, v, nil) }
 func (p *process) sendJobs(j *jobs) error { return writeFrame(p.w, j, j.Inputs) }
-
-func (p *process) send(v any) error {
-	if err := p.w.Encode(v); err != nil {
-		return err
-	}
-	return p.w.Flush()
-}
 
 // read receives the worker's frames until its output ends or breaks, and
 // closes p.results.
@@ -228,12 +222,7 @@ func (p *process) read(f *os.File) {
 	// buffer back for a later frame: a worker's results reuse the same
 	// memory batch after batch.
 	for {
-		var buf []byte
-		select {
-		case buf = <-p.frames:
-		default:
-		}
-		frame, err := r.ReadFrameInto(buf)
+		frame, err := r.ReadFrameInto(p.frames.get())
 		if err != nil {
 			p.protocolError(err)
 			return

@@ -85,16 +85,35 @@ type results struct {
 	Errs    []jobError `cbor:"3,keyasint,omitempty"` // the failed jobs, in order
 	Nanos   int64      `cbor:"4,keyasint,omitempty"` // how long the jobs ran, for batch sizing
 
-	n      int         // the number of results, set by validate
-	frame  []byte      // the frame Outputs is in
-	frames chan []byte // where frame goes back once the results are decoded
+	n      int    // the number of results, set by validate
+	frame  []byte // the frame Outputs is in
+	frames frames // where frame goes back once the results are decoded
 }
 
-// release gives the results' frame back to the reader, if it has room:
-// Outputs must not be used after.
-func (r *results) release() {
+// release gives the results' frame back to the reader: Outputs must not
+// be used after.
+func (r *results) release() { r.frames.put(r.frame) }
+
+// frames is a small free list of frame buffers. A frame stays in use
+// while what was decoded from it in place (a batch's inputs, its results)
+// is, and its buffer then goes back for a later frame, so that either
+// side of a pipe reuses its memory from batch to batch.
+type frames chan []byte
+
+// get returns a free buffer, or nil (a new one) when none is.
+func (f frames) get() []byte {
 	select {
-	case r.frames <- r.frame:
+	case buf := <-f:
+		return buf
+	default:
+		return nil
+	}
+}
+
+// put gives buf back, or drops it when the list is full.
+func (f frames) put(buf []byte) {
+	select {
+	case f <- buf:
 	default:
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/par-project/par"
+	"github.com/par-project/par/internal/identity"
 	"github.com/par-project/par/internal/remote"
 	"github.com/par-project/par/internal/wire"
 )
@@ -48,7 +49,7 @@ func (s *session) Resize(n int) error {
 func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	n := b.Len()
 	x := &execution{b: b}
-	pending := identity(n)
+	pending := identity.Ints(n)
 	for len(pending) > 0 {
 		sl, err := s.b.acquire(ctx)
 		if err != nil {
@@ -68,29 +69,6 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 	x.finish()
 	return nil
 }
-
-// identity returns 0, 1, …, n-1, from one slice shared by every Exec and
-// never written to: a batch of n jobs need not pay 8n bytes of fresh
-// memory to list them.
-func identity(n int) []int {
-	for {
-		p := identities.Load()
-		var have []int
-		if p != nil {
-			have = *p
-		}
-		if len(have) >= n {
-			return have[:n:n]
-		}
-		s := make([]int, max(n, 2*len(have)))
-		for k := range s {
-			s[k] = k
-		}
-		identities.CompareAndSwap(p, &s)
-	}
-}
-
-var identities atomic.Pointer[[]int]
 
 // execution is the state of one Exec: the batch, its inputs split by job
 // once a part of them must be sent, and its outputs by job when they came

@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 )
 
 // SplitArray returns the encoded items of the CBOR array data, each a
@@ -47,6 +48,21 @@ func CountArray(data []byte) (int, error) {
 		return 0, fmt.Errorf("%w: %d bytes after the array", ErrDecode, len(data)-off)
 	}
 	return int(n), nil
+}
+
+// ArrayLen returns the number of items the CBOR array data declares,
+// checked against the limits and the bytes left (every item takes at
+// least one), without reading the items: a decoder that sizes its slice
+// from it finds a bad item itself.
+func ArrayLen(data []byte) (int, error) {
+	n, _, err := arrayHead(data)
+	return int(n), err
+}
+
+// Nulls returns a CBOR array of n nulls: the outputs of n jobs that
+// failed before any could run.
+func Nulls(n int) []byte {
+	return JoinArray(slices.Repeat([][]byte{{0xf6}}, n))
 }
 
 // arrayHead decodes the head of the array data: its item count, within

@@ -87,3 +87,20 @@ func FuzzSplitArray(f *testing.F) {
 		}
 	})
 }
+
+// TestArrayLenAndNulls reads only an array's head, refusing counts the
+// bytes cannot hold, and builds the array of n nulls.
+func TestArrayLenAndNulls(t *testing.T) {
+	nulls := Nulls(3)
+	if !bytes.Equal(nulls, []byte{0x83, 0xf6, 0xf6, 0xf6}) {
+		t.Fatalf("Nulls(3) = %x", nulls)
+	}
+	if n, err := ArrayLen(nulls); n != 3 || err != nil {
+		t.Fatalf("ArrayLen(%x) = %d, %v", nulls, n, err)
+	}
+	for _, bad := range [][]byte{nil, {0x01}, {0x85, 0x01}, {0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}} {
+		if _, err := ArrayLen(bad); !errors.Is(err, ErrDecode) {
+			t.Errorf("ArrayLen(%x): %v, want ErrDecode", bad, err)
+		}
+	}
+}
