@@ -95,6 +95,7 @@ func startAccountServer(t *testing.T) (url, creds string) {
 		TrustedOperators: []*jwt.OperatorClaims{oc}, SystemAccount: sysPub, AccountResolver: resolver,
 	})
 	must(err)
+	ns.SetLogger(testLogger{t}, false, false)
 	ns.Start()
 	t.Cleanup(func() {
 		ns.Shutdown()
@@ -104,4 +105,20 @@ func startAccountServer(t *testing.T) (url, creds string) {
 		t.Fatal("nats-server with accounts did not start")
 	}
 	return ns.ClientURL(), creds
+}
+
+// testLogger passes a nats-server's warnings and errors to the test's log.
+type testLogger struct{ t testing.TB }
+
+func (l testLogger) Noticef(string, ...any) {}
+func (l testLogger) Debugf(string, ...any)  {}
+func (l testLogger) Tracef(string, ...any)  {}
+func (l testLogger) Warnf(format string, v ...any) {
+	l.t.Logf("nats-server: warning: "+format, v...)
+}
+func (l testLogger) Errorf(format string, v ...any) {
+	l.t.Logf("nats-server: error: "+format, v...)
+}
+func (l testLogger) Fatalf(format string, v ...any) {
+	l.t.Logf("nats-server: fatal: "+format, v...)
 }

@@ -18,7 +18,12 @@ const (
 	codeInsufficientResources = 10023 // no room for the replicas asked for
 	codeReplicasNotSupported  = 10074 // replicas > 1 on a server without a cluster
 	codeNoSuitablePeers       = 10005 // no suitable peers for placement: a forming cluster's peers not yet current
+	codeStreamCreate          = 10049 // stream create failed; "error creating store for stream" when its store could not be made
 )
+
+// warmupTries bounds the attempts Setup gives errors that mean an account
+// is still having JetStream enabled (see warming).
+const warmupTries = 6
 
 // autoReplicas is the replica count Setup uses when Settings.Replicas is
 // 0: 3 when nc is connected to a NATS cluster of which it knows 3 or more
@@ -70,13 +75,16 @@ func createKV(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValu
 // losing a server, answers with errors that pass; each attempt gets a few
 // seconds so that one lost request does not use up ctx. A server without
 // JetStream fails at once, unless it is part of a cluster (which says so
-// until it has elected its JetStream leader).
+// until it has elected its JetStream leader). Errors of an account that
+// is still having JetStream enabled get warmupTries attempts (about 1.5 s).
 func retrySetup(ctx context.Context, clustered bool, step func(context.Context) error) error {
+	tries := 0
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := step(actx)
 		cancel()
-		if err == nil || !transient(err, clustered) {
+		tries++
+		if err == nil || !(transient(err, clustered) || warming(err) && tries < warmupTries) {
 			return err
 		}
 		select {
@@ -85,6 +93,22 @@ func retrySetup(ctx context.Context, clustered bool, step func(context.Context) 
 		case <-time.After(wait):
 		}
 	}
+}
+
+// warming reports whether err is one a server gives while it enables
+// JetStream for an account that a client's connection has just loaded
+// (operator mode, nats-io/nats-server#2874): the account's JetStream API
+// has no responders yet, or a stream's store cannot be made because the
+// server is removing the directory it created to check it can write
+// there. Either passes within milliseconds, but is also what a server
+// without JetStream or with a failing disk says, so it is retried only a
+// few times.
+func warming(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode == codeStreamCreate && api.Code == 500
+	}
+	return errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // transient reports whether err is one a JetStream cluster gives while it

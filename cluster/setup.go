@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -127,7 +128,11 @@ func Setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings
 		s.Replicas = autoReplicas(js.Conn())
 	}
 	clustered := js.Conn() != nil && js.Conn().ConnectedClusterName() != ""
-	return retrySetup(ctx, clustered, func(ctx context.Context) error { return setup(ctx, js, queue, s) })
+	err := retrySetup(ctx, clustered, func(ctx context.Context) error { return setup(ctx, js, queue, s) })
+	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders) {
+		return fmt.Errorf("%w: JetStream is not enabled for this account on the server (run par server, or nats-server with -js)", err)
+	}
+	return err
 }
 
 func setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings) error {
