@@ -53,6 +53,15 @@ type BatchTargeter interface {
 	BatchTarget() time.Duration
 }
 
+// MinBatcher is implemented by sessions whose batches cost enough on
+// their own (messages stored on a server, an acknowledgement) that the
+// end of a run is best not split into batches shorter than MinBatch:
+// the engine shares the tail of a run among the slots, down to batches of
+// an eighth of the target time, or of MinBatch if that is longer.
+type MinBatcher interface {
+	MinBatch() time.Duration
+}
+
 // A Batch is a group of jobs of one task handed to a worker at once. Its
 // inputs and results travel packed, each as one CBOR array (RFC 8949): a
 // batch of a thousand tiny jobs is one buffer to write, not a thousand.

@@ -122,6 +122,9 @@ func newEngine[S Inputs[In], In, Out any](ctx context.Context, inputs S, fn func
 		}
 	}
 	e.size = sizer{fixed: o.batch, target: target.Nanoseconds(), slots: e.slots, max: 1 << 20}
+	if m, ok := e.sess.(MinBatcher); ok && !e.local {
+		e.size.minBatch = m.MinBatch().Nanoseconds()
+	}
 	if e.seq == nil {
 		e.size.total = e.n
 	}
@@ -577,6 +580,7 @@ func (b *batch[In, Out]) jobError(k int) *JobError {
 type sizer struct {
 	fixed    int
 	target   int64
+	minBatch int64 // the shortest tail batch, in nanoseconds (see MinBatcher)
 	slots    int
 	max      int
 	total    int // the run's jobs, if known (else 0)
@@ -622,10 +626,13 @@ func (s *sizer) next(remaining int) int {
 	}
 	if remaining >= 0 {
 		// Split the tail among the workers, but not into batches so small
-		// (under an eighth of the target time) that handing them out costs
-		// more than it balances; yet a run shorter than that is still
-		// shared among the slots.
+		// (under an eighth of the target time, or the backend's MinBatch)
+		// that handing them out costs more than it balances; yet a run
+		// shorter than that is still shared among the slots.
 		floor := k / 8
+		if ns := s.nsPerJob.Load(); s.minBatch > 0 && ns > 0 {
+			floor = min(max(floor, int((s.minBatch+ns-1)/ns)), k)
+		}
 		if s.total > 0 {
 			floor = min(floor, (s.total+s.slots-1)/s.slots)
 		}

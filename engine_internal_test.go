@@ -43,6 +43,18 @@ func TestSizerGrowsToTheTargetAndSplitsTheTail(t *testing.T) {
 	if k := short.next(10_000); k != 2500 {
 		t.Fatalf("a run of 10,000 jobs of 1 ns on 4 slots: batch %d, want 2,500", k)
 	}
+	// A backend's MinBatch raises the floor: 1 ms jobs with a target of
+	// 100 ms and a MinBatch of 25 ms end in batches of 25 jobs, not 12.
+	costly := sizer{target: (100 * time.Millisecond).Nanoseconds(), slots: 4, max: 1 << 20, minBatch: (25 * time.Millisecond).Nanoseconds()}
+	costly.nsPerJob.Store(time.Millisecond.Nanoseconds())
+	costly.last.Store(100)
+	if k := costly.next(30); k != 25 {
+		t.Fatalf("with 30 jobs of 1 ms left and a MinBatch of 25 ms: batch %d, want 25", k)
+	}
+	costly.minBatch = 0
+	if k := costly.next(30); k != 12 {
+		t.Fatalf("with 30 jobs of 1 ms left and no MinBatch: batch %d, want 12 (an eighth of the target)", k)
+	}
 	// Slow jobs (1 ms) come one at a time.
 	s.nsPerJob.Store(0)
 	s.observe(time.Millisecond, 1)
