@@ -15,7 +15,8 @@ import (
 // test skip on a developer's machine and fail in CI, where bench/run
 // installs every peer; rush is the exception, since the module proxy may
 // refuse it, and so is par-cluster with every write fsynced, whose time
-// follows the disk's load.
+// follows the disk's load, except in the latency workload, whose table
+// must give its median round trip.
 func TestRunQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bench/run --quick takes a minute or two; skipped with -short")
@@ -42,6 +43,8 @@ func TestRunQuick(t *testing.T) {
 				Tool    string  `json:"tool"`
 				Skip    string  `json:"skip"`
 				Seconds float64 `json:"median_seconds"`
+				Median  float64 `json:"median_round_trip_seconds"`
+				P99     float64 `json:"p99_round_trip_seconds"`
 			} `json:"rows"`
 		} `json:"tables"`
 	}
@@ -49,12 +52,19 @@ func TestRunQuick(t *testing.T) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatalf("results.json: %v", err)
 	}
-	if len(res.Tables) < 8 {
+	if len(res.Tables) < 10 {
 		t.Errorf("results.json has %d tables, want every workload", len(res.Tables))
 	}
 	var missing []string
+	latency := false
 	for _, tb := range res.Tables {
 		for _, r := range tb.Rows {
+			if tb.Key == "latency" && r.Seconds > 0 && (r.Median <= 0 || r.P99 < r.Median) {
+				t.Errorf("latency, %s: median round trip %v, p99 %v: want 0 < median ≤ p99", r.Tool, r.Median, r.P99)
+			}
+			if tb.Key == "latency" && r.Tool == "par-cluster" {
+				latency = r.Median > 0
+			}
 			switch {
 			case r.Seconds > 0:
 			case strings.HasPrefix(r.Tool, "rush"), r.Tool == "par-cluster" && strings.Contains(r.Skip, "took longer than"):
@@ -67,6 +77,9 @@ func TestRunQuick(t *testing.T) {
 				missing = append(missing, tb.Key+", "+r.Tool+": "+r.Skip)
 			}
 		}
+	}
+	if !latency {
+		t.Errorf("results.json has no latency table with par-cluster's median round trip")
 	}
 	if len(missing) > 0 {
 		msg := "peers not measured:\n\t" + strings.Join(missing, "\n\t")

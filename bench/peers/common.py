@@ -1,10 +1,12 @@
 """What the peers' workloads share: the jobs, the command line and the
 report. Each script runs one tool on one workload in its own process, as
-bench/run calls it, and prints "seconds S" for the timed part alone.
+bench/run calls it, and prints "seconds S" for the timed part alone (and
+latency.py "median S" and "p99 S", those of one job's round trip).
 
     /usr/bin/python3 bench/peers/cpu.py TOOL N
 """
 
+import statistics
 import sys
 import time
 
@@ -33,6 +35,24 @@ def timed(f):
     t0 = time.perf_counter()
     f()
     print(f"seconds {time.perf_counter() - t0:.6f}", flush=True)
+
+
+def round_trips(one, xs, warm):
+    """Calls one(x) on the first warm of xs, then on each of xs with the
+    clock running: prints the loop's seconds, then the median and the 99th
+    percentile (nearest rank, as par's side) of one call's."""
+    for x in xs[:warm]:
+        one(x)
+    rtts = []
+    t0 = time.perf_counter()
+    for x in xs:
+        t = time.perf_counter()
+        one(x)
+        rtts.append(time.perf_counter() - t)
+    print(f"seconds {time.perf_counter() - t0:.6f}", flush=True)
+    rtts.sort()
+    p99 = rtts[max(1, (99 * len(rtts) + 99) // 100) - 1]
+    print(f"median {statistics.median(rtts):.6f}\np99 {p99:.6f}", flush=True)
 
 
 def dask_client():

@@ -92,26 +92,32 @@ func writeTo(path string, c io.WriterTo) error {
 }
 
 // barPlot draws a workload's median times as horizontal bars, the first
-// tool at the top, each labelled with its time.
+// tool at the top, each labelled with its time; for a latency workload,
+// the median round trips, which its ratios compare.
 func barPlot(t *table) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s (%s jobs)", t.Title, count(t.Jobs))
 	p.X.Label.Text = "median time, seconds (shorter is better)"
+	value := func(r row) float64 { return r.Seconds }
+	if t.Latency {
+		p.X.Label.Text = "median round trip of one job, seconds (shorter is better)"
+		value = func(r row) float64 { return r.Median }
+	}
 	var names []string
 	var vals plotter.Values
 	var labels plotter.XYLabels
 	var rows []row
 	for _, r := range t.Rows {
-		if r.Seconds > 0 {
+		if value(r) > 0 {
 			rows = append(rows, r)
 		}
 	}
 	for i := len(rows) - 1; i >= 0; i-- { // NominalY counts from the bottom
 		r := rows[i]
 		names = append(names, r.Tool)
-		vals = append(vals, r.Seconds)
-		labels.XYs = append(labels.XYs, plotter.XY{X: r.Seconds, Y: float64(len(names) - 1)})
-		labels.Labels = append(labels.Labels, " "+seconds(r.Seconds)+" "+ratioLabel(r, t.Ref))
+		vals = append(vals, value(r))
+		labels.XYs = append(labels.XYs, plotter.XY{X: value(r), Y: float64(len(names) - 1)})
+		labels.Labels = append(labels.Labels, " "+seconds(value(r))+" "+ratioLabel(r, t.Ref))
 	}
 	if len(vals) == 0 {
 		return p, nil

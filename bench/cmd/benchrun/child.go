@@ -26,9 +26,12 @@ import (
 // runJob is one measured run of a Go tool on a workload, in a process of
 // its own so that its peak memory is its own: it starts what the tool
 // needs (worker processes, a cluster), warms it, runs the workload's n
-// jobs and prints "seconds S" for that last part alone.
+// jobs and prints "seconds S" for that last part alone. The latency
+// workload then prints "median S" and "p99 S", those of one job's round
+// trip.
 func runJob(ctx context.Context, workload, tool string, n int) error {
 	var run func() error
+	report := func() {}
 	switch workload {
 	case "tiny":
 		r, cleanup, err := tinyRun(ctx, tool, n)
@@ -62,6 +65,13 @@ func runJob(ctx context.Context, workload, tool string, n int) error {
 			return err
 		}
 		run = r
+	case "latency":
+		r, rep, cleanup, err := latencyRun(ctx, tool, sqrtTask, floats(n))
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		run, report = r, rep
 	default:
 		return fmt.Errorf("unknown workload %q", workload)
 	}
@@ -70,6 +80,7 @@ func runJob(ctx context.Context, workload, tool string, n int) error {
 		return err
 	}
 	fmt.Printf("seconds %.6f\n", time.Since(t0).Seconds())
+	report()
 	return nil
 }
 
@@ -128,10 +139,7 @@ func tinyRun(ctx context.Context, tool string, n int) (run func() error, cleanup
 // mapRun runs task over inputs with par.Map on goroutines, worker
 // processes or a cluster of two workers, after a warm-up call on warm.
 func mapRun[A, R any](ctx context.Context, tool string, task *par.Task[A, R], inputs, warm []A) (run func() error, cleanup func(), err error) {
-	var opts []par.Option
-	cleanup = func() {}
-	switch tool {
-	case "serial":
+	if tool == "serial" {
 		f := task.Func()
 		return func() error {
 			for _, x := range inputs {
@@ -140,24 +148,11 @@ func mapRun[A, R any](ctx context.Context, tool string, task *par.Task[A, R], in
 				}
 			}
 			return nil
-		}, cleanup, nil
-	case "par":
-	case "par-proc":
-		b, err := proc.New(proc.Workers(2))
-		if err != nil {
-			return nil, nil, err
-		}
-		cleanup = func() { b.Close() }
-		opts = append(opts, par.On(b))
-	case "par-cluster", "par-cluster-nosync":
-		c, stop, err := startCluster(ctx, 2, tool == "par-cluster-nosync")
-		if err != nil {
-			return nil, nil, err
-		}
-		cleanup = stop
-		opts = append(opts, par.On(c))
-	default:
-		return nil, nil, fmt.Errorf("unknown tool %q", tool)
+		}, func() {}, nil
+	}
+	opts, cleanup, err := backendOptions(ctx, tool)
+	if err != nil {
+		return nil, nil, err
 	}
 	if _, err := par.Map(ctx, warm, task.Func(), opts...); err != nil {
 		cleanup()
@@ -167,6 +162,78 @@ func mapRun[A, R any](ctx context.Context, tool string, task *par.Task[A, R], in
 		_, err := par.Map(ctx, inputs, task.Func(), opts...)
 		return err
 	}, cleanup, nil
+}
+
+// backendOptions starts what a par tool runs on: nothing for "par" (its
+// goroutines), 2 worker processes for "par-proc", a cluster of 2 workers
+// for "par-cluster" and "par-cluster-nosync". It returns the options that
+// put par on it and a func that stops it.
+func backendOptions(ctx context.Context, tool string) ([]par.Option, func(), error) {
+	switch tool {
+	case "par":
+		return nil, func() {}, nil
+	case "par-proc":
+		b, err := proc.New(proc.Workers(2))
+		if err != nil {
+			return nil, nil, err
+		}
+		return []par.Option{par.On(b)}, func() { b.Close() }, nil
+	case "par-cluster", "par-cluster-nosync":
+		c, stop, err := startCluster(ctx, 2, tool == "par-cluster-nosync")
+		if err != nil {
+			return nil, nil, err
+		}
+		return []par.Option{par.On(c)}, stop, nil
+	}
+	return nil, nil, fmt.Errorf("unknown tool %q", tool)
+}
+
+// latencyWarm is how many jobs the latency workload runs, one at a time,
+// before the clock starts.
+const latencyWarm = 20
+
+// latencyRun submits task's inputs one at a time to a par.Pool on the
+// tool's backend (see backendOptions), waiting for each job's result
+// before submitting the next, after doing so with the first latencyWarm
+// of them. report prints the median and 99th percentile of the round
+// trips that run timed.
+func latencyRun[A, R any](ctx context.Context, tool string, task *par.Task[A, R], inputs []A) (run func() error, report func(), cleanup func(), err error) {
+	opts, stop, err := backendOptions(ctx, tool)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool, err := par.NewPool(opts...)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	cleanup = func() { pool.Close(); stop() }
+	f := task.Func()
+	one := func(x A) error {
+		_, err := par.Submit(pool, ctx, f, x).Wait(ctx)
+		return err
+	}
+	for _, x := range inputs[:min(latencyWarm, len(inputs))] {
+		if err := one(x); err != nil {
+			cleanup()
+			return nil, nil, nil, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	rtts := make([]float64, 0, len(inputs))
+	run = func() error {
+		for _, x := range inputs {
+			t0 := time.Now()
+			if err := one(x); err != nil {
+				return err
+			}
+			rtts = append(rtts, time.Since(t0).Seconds())
+		}
+		return nil
+	}
+	report = func() {
+		fmt.Printf("median %.6f\np99 %.6f\n", median(rtts), percentile(rtts, 99))
+	}
+	return run, report, cleanup, nil
 }
 
 // startCluster starts par server (the par binary in $BENCH_PAR) on a free

@@ -17,7 +17,10 @@ const (
 
 // headline returns one row per workload: par's time and the fastest
 // peer's, and how many times faster par was. Peers are the tools that are
-// not par's own (their names do not start with "par").
+// not par's own (their names do not start with "par"). A latency
+// workload has no row: its figure is one job's round trip, not a time
+// like the others', and its par tool, the cluster, would be set beside
+// the fastest peer, a pool of local processes: not a pair to compare.
 func headline(res results) string {
 	var b strings.Builder
 	m := res.Machine
@@ -27,6 +30,9 @@ func headline(res results) string {
 	for i, t := range res.Tables {
 		if t.Series != "" && i+1 < len(res.Tables) && res.Tables[i+1].Series == t.Series {
 			continue // a series shows its largest run
+		}
+		if t.Latency {
+			continue
 		}
 		par, peer := bestRows(t)
 		if par == nil {

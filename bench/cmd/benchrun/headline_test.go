@@ -16,6 +16,8 @@ func TestHeadline(t *testing.T) {
 			{Tool: "par", Seconds: 2}, {Tool: "xargs", Seconds: 1}}},
 		{workload: &workload{Title: "small", Series: "Scaling", Jobs: 1000, Ref: "par"}, Rows: []row{{Tool: "par", Seconds: 1}}},
 		{workload: &workload{Title: "large", Series: "Scaling", Jobs: 1000000, Ref: "par"}, Rows: []row{{Tool: "par", Seconds: 3}}},
+		{workload: &workload{Title: "One at a time", Ref: "par-cluster", Latency: true}, Rows: []row{
+			{Tool: "par-cluster", Seconds: 2, Median: 0.002}, {Tool: "mp-pool", Seconds: 0.1, Median: 0.0001}}},
 	}}
 	h := headline(res)
 	for _, want := range []string{
@@ -29,6 +31,9 @@ func TestHeadline(t *testing.T) {
 	}
 	if strings.Contains(h, "1,000 jobs)") {
 		t.Errorf("a series shows more than its largest run:\n%s", h)
+	}
+	if strings.Contains(h, "One at a time") {
+		t.Errorf("a latency workload has a row:\n%s", h)
 	}
 }
 

@@ -19,6 +19,9 @@ type sample struct {
 	seconds float64 // the timed part: what the child printed, else the wall time
 	wall    float64 // the whole process, start-up included
 	rssKiB  int64   // peak resident memory of the process tree
+	// median and p99 are one job's round trip, as the child printed
+	// them: the latency workload's; zero for the others.
+	median, p99 float64
 }
 
 // measure runs argv (with stdin from the file stdin, if given) and returns
@@ -104,11 +107,13 @@ func measure(ctx context.Context, argv []string, stdin string, env []string, tim
 		}
 		return s, err
 	}
+	fields := map[string]*float64{"seconds": &s.seconds, "median": &s.median, "p99": &s.p99}
 	sc := bufio.NewScanner(&stdout)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "seconds "); ok {
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if dst := fields[name]; ok && dst != nil {
 			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-				s.seconds = f
+				*dst = f
 			}
 		}
 	}

@@ -36,6 +36,10 @@ type workload struct {
 	Workers int     `json:"workers"`          // for the efficiency
 	Series  string  `json:"series,omitempty"` // workloads of one series share a table and a line chart
 	Ideal   float64 `json:"ideal,omitempty"`  // the least time possible, if known
+	// Latency marks a workload of jobs run one at a time, whose tools
+	// print one job's round trip (median and p99) besides the time: its
+	// table shows those, and vs par compares median round trips.
+	Latency bool    `json:"latency,omitempty"`
 	Tools   []*tool `json:"-"`
 }
 
@@ -189,6 +193,24 @@ func (e *env) plan() ([]*workload, error) {
 		w.Tools = append(w.Tools, t)
 		ws = append(ws, w)
 	}
+
+	n = e.size(1000, 100)
+	w = &workload{Key: "latency", Title: "7. One job at a time", Jobs: n, Ref: "par-cluster", Latency: true,
+		About: fmt.Sprintf("%s square roots, each submitted alone and its result waited for before the next is submitted, on 2 worker processes: what one job costs when nothing is batched. Time: the loop of %s round trips, with pools, workers and clusters started and warmed by %d such jobs; **median** and **p99** are one round trip's (each the median over the rounds), and vs par compares median round trips.", count(n), count(n), latencyWarm)}
+	w.Tools = append(w.Tools, e.goTool("latency", "par-proc", n), e.goTool("latency", "par-cluster", n), e.goTool("latency", "par-cluster-nosync", n))
+	w.Tools[0].Note = "par.Submit(…).Wait on par.NewPool(par.On(proc.New(proc.Workers(2))))"
+	w.Tools[1].Note = "the same on " + clusterNote
+	w.Tools[2].Note = clusterNoSyncNote
+	for _, p := range []struct{ name, needs, note string }{
+		{"mp-pool", "python3", "multiprocessing.Pool(2).apply"},
+		{"process-pool-executor", "python3", "concurrent.futures.ProcessPoolExecutor(2).submit(…).result()"},
+		{"dask", "distributed", "LocalCluster(n_workers=2, threads_per_worker=1), client.submit(…, pure=False).result()"},
+	} {
+		t := e.pyTool("latency.py", p.name, p.needs, n)
+		t.Note = p.note
+		w.Tools = append(w.Tools, t)
+	}
+	ws = append(ws, w)
 	return ws, nil
 }
 

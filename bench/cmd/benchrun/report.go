@@ -79,10 +79,14 @@ type row struct {
 	Seconds    float64   `json:"median_seconds"`
 	JobsPerSec float64   `json:"jobs_per_second"`
 	RSSMiB     float64   `json:"peak_rss_mib"`
-	Ratio      float64   `json:"ratio_to_par"` // time / par's time
+	Ratio      float64   `json:"ratio_to_par"` // time / par's time; of a latency workload, median round trip / par's
 	Speedup    float64   `json:"speedup,omitempty"`
 	Efficiency float64   `json:"efficiency,omitempty"`
 	All        []float64 `json:"seconds"`
+	// Median and P99 are one job's round trip in a latency workload:
+	// the median over the rounds of each round's median and p99.
+	Median float64 `json:"median_round_trip_seconds,omitempty"`
+	P99    float64 `json:"p99_round_trip_seconds,omitempty"`
 }
 
 type table struct {
@@ -107,6 +111,19 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
+// percentile is the pct-th percentile of xs by the nearest rank: the
+// smallest x with at least pct percent of xs at or below it (the 99th of
+// 100 round trips is the 99th fastest).
+func percentile(xs []float64, pct int) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	rank := max(1, (pct*len(s)+99)/100)
+	return s[rank-1]
+}
+
 func summarize(ws []*workload, m machine) results {
 	res := results{Machine: m}
 	for _, w := range ws {
@@ -114,10 +131,13 @@ func summarize(ws []*workload, m machine) results {
 		med := map[string]float64{}
 		for _, tl := range w.Tools {
 			r := row{Tool: tl.Name, Note: tl.Note, Skip: tl.Skip}
-			var secs, rss []float64
+			var secs, rss, rtts, p99s []float64
 			for _, s := range tl.Samples {
 				secs = append(secs, s.seconds)
 				rss = append(rss, float64(s.rssKiB)/1024)
+				if s.median > 0 {
+					rtts, p99s = append(rtts, s.median), append(p99s, s.p99)
+				}
 			}
 			r.All = secs
 			if len(secs) > 0 {
@@ -126,8 +146,12 @@ func summarize(ws []*workload, m machine) results {
 					r.Note = strings.TrimSpace(r.Note + "; later rounds " + tl.Skip)
 				}
 				r.Seconds, r.RSSMiB = median(secs), median(rss)
+				r.Median, r.P99 = median(rtts), median(p99s)
 				r.JobsPerSec = float64(w.Jobs) / r.Seconds
 				med[tl.Name] = r.Seconds
+				if w.Latency {
+					med[tl.Name] = r.Median
+				}
 			}
 			t.Rows = append(t.Rows, r)
 		}
@@ -137,7 +161,7 @@ func summarize(ws []*workload, m machine) results {
 				continue
 			}
 			if ref := med[w.Ref]; ref > 0 {
-				r.Ratio = r.Seconds / ref
+				r.Ratio = med[tl.Name] / ref
 			}
 			if s := med[tl.Serial]; w.Speedup && s > 0 {
 				r.Speedup = s / r.Seconds
@@ -176,6 +200,10 @@ func markdown(res results) string {
 			continue
 		}
 		fmt.Fprintf(&b, "## %s\n\n%s\n\n", t.Title, t.About)
+		if t.Latency {
+			latencyTable(&b, t)
+			continue
+		}
 		if t.Speedup {
 			b.WriteString("| tool | median time | jobs/s | peak RSS | vs par | speed-up over serial | efficiency | how |\n|---|--:|--:|--:|--:|--:|--:|---|\n")
 		} else {
@@ -201,13 +229,38 @@ func markdown(res results) string {
 			}
 			fmt.Fprintf(&b, " %s |\n", r.Note)
 		}
-		if len(skipped) > 0 {
-			b.WriteString("\nNot measured: " + strings.Join(skipped, "; ") + ".\n")
-		}
-		b.WriteString("\n")
+		notMeasured(&b, skipped)
 	}
 	b.WriteString("![par against its peers](results.svg)\n\nThe same figures, unrounded and with every round's time, are in results.json.\n")
 	return b.String()
+}
+
+// latencyTable writes the table of a latency workload: a row per tool,
+// with one job's round trip, median and 99th percentile, before the time
+// of the whole loop, and vs par on the median round trip.
+func latencyTable(b *strings.Builder, t *table) {
+	b.WriteString("| tool | median round trip | p99 round trip | median time | vs par | how |\n|---|--:|--:|--:|--:|---|\n")
+	var skipped []string
+	for _, r := range t.Rows {
+		if r.Seconds == 0 {
+			skipped = append(skipped, fmt.Sprintf("%s: %s", r.Tool, r.Skip))
+			continue
+		}
+		name := r.Tool
+		if r.Tool == t.Ref {
+			name = "**" + r.Tool + "**"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", name, seconds(r.Median), seconds(r.P99), seconds(r.Seconds), ratio(r.Ratio), r.Note)
+	}
+	notMeasured(b, skipped)
+}
+
+// notMeasured ends a table with the tools it lacks and why.
+func notMeasured(b *strings.Builder, skipped []string) {
+	if len(skipped) > 0 {
+		b.WriteString("\nNot measured: " + strings.Join(skipped, "; ") + ".\n")
+	}
+	b.WriteString("\n")
 }
 
 // seriesTable writes one table for the workloads of a series: a row per
@@ -238,10 +291,7 @@ func seriesTable(b *strings.Builder, res results, series string) {
 		}
 		b.WriteString("\n")
 	}
-	if len(skipped) > 0 {
-		b.WriteString("\nNot measured: " + strings.Join(skipped, "; ") + ".\n")
-	}
-	b.WriteString("\n")
+	notMeasured(b, skipped)
 }
 
 func seconds(s float64) string {

@@ -96,7 +96,11 @@ func orchestrate(ctx context.Context, args []string) error {
 					continue
 				}
 				t.Samples = append(t.Samples, s)
-				fmt.Fprintf(os.Stderr, "   round %d  %-22s %9.4f s  %7.1f MiB\n", r+1, t.Name, s.seconds, float64(s.rssKiB)/1024)
+				fmt.Fprintf(os.Stderr, "   round %d  %-22s %9.4f s  %7.1f MiB", r+1, t.Name, s.seconds, float64(s.rssKiB)/1024)
+				if s.median > 0 {
+					fmt.Fprintf(os.Stderr, "  round trip: median %s, p99 %s", seconds(s.median), seconds(s.p99))
+				}
+				fmt.Fprintln(os.Stderr)
 			}
 		}
 	}
