@@ -102,6 +102,7 @@ func (c *Client) start(ctx context.Context, spec par.Spec, label runLabel) (par.
 		max:     c.nc.MaxPayload(),
 		label:   label,
 		host:    hostname(),
+		failed:  make(chan struct{}),
 	}
 	s.slots = c.cfg.slots
 	if s.slots == 0 {
@@ -229,11 +230,24 @@ type session struct {
 	cancel         context.CancelFunc
 	bg             sync.WaitGroup
 
+	failed   chan struct{} // closed by fail
+	failErr  error
+	failOnce sync.Once
+
 	mu      sync.Mutex
 	pending map[uint64]*pending
 }
 
 func (s *session) Slots() int { return s.slots }
+
+// fail ends the session's batches with err: Exec returns it for those it
+// waits on and those it is given after.
+func (s *session) fail(err error) {
+	s.failOnce.Do(func() {
+		s.failErr = err
+		close(s.failed)
+	})
+}
 
 // send publishes a batch message of task, retrying while the server is
 // unreachable; the message id makes the retries harmless.

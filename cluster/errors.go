@@ -26,6 +26,11 @@ var (
 	// ErrQueueFull is wrapped by the error of a batch the cluster refused
 	// because its queue holds Settings.MaxQueueBytes already.
 	ErrQueueFull = errors.New("cluster: job queue is full")
+	// ErrRunInUse is wrapped by the error of a durable run (Client.Run)
+	// started while another driver runs the same name, and by the error
+	// of the jobs of a driver whose run another driver took over after it
+	// had gone silent for longer than the run's lease.
+	ErrRunInUse = errors.New("cluster: another driver is running this durable run")
 	// ErrExecNotAllowed is the error of a shell-command job (task
 	// ExecTask) given to a worker started without AllowExec.
 	ErrExecNotAllowed = errors.New("cluster: this worker does not run shell commands (start it with --allow-exec)")

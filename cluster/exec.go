@@ -106,6 +106,11 @@ func (p *pending) k(j int) int {
 // bigpayloads.go). If ctx ends first, the batch's messages are withdrawn
 // from the queue and Exec returns ctx's error.
 func (s *session) Exec(ctx context.Context, b *par.Batch) error {
+	select {
+	case <-s.failed:
+		return s.failErr
+	default:
+	}
 	e := &execution{b: b, n: b.Len()}
 	if e.n == 0 {
 		b.Output = wire.JoinArray(nil)
@@ -152,6 +157,8 @@ func (s *session) Exec(ctx context.Context, b *par.Batch) error {
 		case <-ctx.Done():
 			s.withdraw(parts)
 			return ctx.Err()
+		case <-s.failed:
+			return s.failErr
 		}
 	}
 	s.mu.Lock() // deliver wrote the results under it

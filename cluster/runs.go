@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/par-project/par"
 	"github.com/par-project/par/internal/wire"
@@ -26,11 +29,15 @@ import (
 // runs the same name again knows which jobs are done whatever order it
 // submits them in.
 const (
-	RunsBucket     = "PAR_RUNS"    // key-value bucket of durable runs, by name
-	HeaderDurable  = "Par-Durable" // on batches of a durable run: "1"
-	HeaderDigests  = "Par-Digests" // on stored results of a durable run: digests, comma-separated
-	digestLen      = 16            // characters of one digest
-	recordEvery    = time.Second   // how often a driver updates its run's record
+	RunsBucket    = "PAR_RUNS"    // key-value bucket of durable runs, by name
+	HeaderDurable = "Par-Durable" // on batches of a durable run: "1"
+	HeaderDigests = "Par-Digests" // on stored results of a durable run: digests, comma-separated
+	digestLen     = 16            // characters of one digest
+	recordEvery   = time.Second   // how often a driver updates its run's record
+	// leaseFor is how long a driver holds its run after it last wrote the
+	// record: another driver of the name waits that long for a silent
+	// one, and takes the run over after it.
+	leaseFor       = 5 * recordEvery
 	defaultKeepFor = 24 * time.Hour
 )
 
@@ -40,12 +47,13 @@ type RunInfo struct {
 	Name    string    `json:"name"`
 	Queue   string    `json:"queue"`
 	Task    string    `json:"task,omitempty"`
-	Host    string    `json:"host,omitempty"` // the driver's
-	State   string    `json:"state"`          // running, interrupted (its driver went silent), stopped or finished
-	Done    int64     `json:"done"`           // jobs with a stored result
-	Failed  int64     `json:"failed"`         // jobs whose last result is an error
-	Pending int64     `json:"pending"`        // jobs submitted and not answered, when the driver last wrote
-	Dead    int64     `json:"dead"`           // dead letters (see DeadLetters)
+	Host    string    `json:"host,omitempty"`   // the driver's
+	Driver  string    `json:"driver,omitempty"` // the session that holds it while running
+	State   string    `json:"state"`            // running, interrupted (its driver went silent), stopped or finished
+	Done    int64     `json:"done"`             // jobs with a stored result
+	Failed  int64     `json:"failed"`           // jobs whose last result is an error
+	Pending int64     `json:"pending"`          // jobs submitted and not answered, when the driver last wrote
+	Dead    int64     `json:"dead"`             // dead letters (see DeadLetters)
 	Started time.Time `json:"started"`
 	Updated time.Time `json:"updated"`
 	Expires time.Time `json:"expires,omitzero"` // when a finished run's data is deleted
@@ -61,8 +69,11 @@ type RunInfo struct {
 // A job counts as finished when a result for the same task and the same
 // encoded input is stored: the order of the inputs may change, and a
 // failed job runs again. Jobs that were running when the driver died may
-// run twice (at-least-once, as always). One driver at a time may run a
-// name. Once a run finishes, its results are kept for KeepFinished (24h
+// run twice (at-least-once, as always). One driver at a time runs a
+// name: a driver that starts a run another live driver holds fails with
+// ErrRunInUse, and one that finds its holder silent waits until the
+// holder's lease ends (5 s after its last sign of life) and takes it
+// over. Once a run finishes, its results are kept for KeepFinished (24h
 // by default) and then deleted; an unfinished run's for
 // Settings.ResultsMaxAge. Names are one NATS subject token: no dots,
 // spaces, '*' or '>'.
@@ -105,6 +116,8 @@ type durable struct {
 	failed  map[string]bool   // digests whose last result is an error
 	info    RunInfo
 	written RunInfo
+	rev     uint64      // the record's revision this driver last wrote
+	lost    atomic.Bool // another driver took the run over
 }
 
 // digest names a job of task with input in a durable run.
@@ -130,12 +143,10 @@ func (s *session) resume(ctx context.Context) error {
 		d.keep = defaultKeepFor
 	}
 	now := time.Now()
-	d.info = RunInfo{Name: s.run, Queue: c.cfg.queue, Host: s.host, State: "running", Started: now, Updated: now}
-	if e, err := kv.Get(ctx, s.run); err == nil {
-		var old RunInfo
-		if json.Unmarshal(e.Value(), &old) == nil {
-			d.info.Started = old.Started
-		}
+	d.info = RunInfo{Name: s.run, Queue: c.cfg.queue, Host: s.host, State: "running", Started: now, Updated: now,
+		Driver: fmt.Sprintf("%s.%d.%s", s.host, os.Getpid(), nuid.Next())}
+	if err := d.claim(ctx); err != nil {
+		return err
 	}
 	if err := c.jobs.Purge(ctx, jetstream.WithPurgeSubject(s.jobsSubject)); err != nil {
 		return fmt.Errorf("cluster: withdrawing run %s's queued batches: %w", s.run, err)
@@ -267,20 +278,106 @@ func (d *durable) write(ctx context.Context, s *session) {
 	info := d.info
 	changed := info != d.written
 	d.mu.Unlock()
-	if !changed && time.Since(info.Updated) < 10*recordEvery {
+	if d.lost.Load() || !changed && info.State != "running" {
 		return
 	}
+	// A running driver writes every recordEvery, changed or not: that is
+	// its lease on the run (see claim).
 	info.Updated = time.Now()
 	data, _ := json.Marshal(info)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := d.kv.Put(ctx, info.Name, data); err != nil {
+	rev, err := d.kv.Update(ctx, info.Name, data, d.rev)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound) {
+		// Another driver took the run over after this one fell silent
+		// (or the run was deleted): this one's batches are not its own
+		// any more.
+		d.lost.Store(true)
+		s.fail(fmt.Errorf("%w: run %s was taken over by another driver, which a driver does after the holder wrote nothing for %v, or deleted", ErrRunInUse, info.Name, leaseFor))
+		return
+	}
+	if err != nil {
 		s.c.cfg.log.Warn("par cluster: run record not stored", "run", info.Name, "err", err)
 		return
 	}
 	d.mu.Lock()
-	d.info.Updated, d.written = info.Updated, info
+	d.rev, d.info.Updated, d.written = rev, info.Updated, info
 	d.mu.Unlock()
+}
+
+// claim makes this driver the holder of its run: it writes the run's
+// record if there is none, or if the one there is of a run that ended or
+// whose driver has written nothing for leaseFor, waiting for that; while
+// another driver keeps writing, it fails with ErrRunInUse. The record is
+// written only over the revision read, so of two drivers claiming at once
+// one fails.
+func (d *durable) claim(ctx context.Context) error {
+	name := d.info.Name
+	for {
+		e, err := d.kv.Get(ctx, name)
+		var rev uint64
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return fmt.Errorf("cluster: reading run %s's record: %w", name, err)
+		default:
+			rev = e.Revision()
+			old, _ := decodeRun(name, e.Value())
+			if old.State == "running" && old.Driver != "" {
+				if wait := leaseFor - time.Since(old.Updated); wait > 0 {
+					if err := d.outwait(ctx, e, wait); err != nil {
+						return err
+					}
+					continue // silent for leaseFor: read it again and take it
+				}
+			}
+			d.info.Started = old.Started
+		}
+		data, _ := json.Marshal(d.info)
+		if rev == 0 {
+			rev, err = d.kv.Create(ctx, name, data)
+		} else {
+			rev, err = d.kv.Update(ctx, name, data, rev)
+		}
+		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return fmt.Errorf("%w: run %s was claimed by another driver at the same moment", ErrRunInUse, name)
+		}
+		if err != nil {
+			return fmt.Errorf("cluster: writing run %s's record: %w", name, err)
+		}
+		d.rev, d.written = rev, d.info
+		return nil
+	}
+}
+
+// outwait waits up to wait for the record e of a running run to change:
+// a change means its driver is alive, and ErrRunInUse.
+func (d *durable) outwait(ctx context.Context, e jetstream.KeyValueEntry, wait time.Duration) error {
+	w, err := d.kv.Watch(ctx, e.Key(), jetstream.UpdatesOnly())
+	if err != nil {
+		return fmt.Errorf("cluster: watching run %s's record: %w", e.Key(), err)
+	}
+	defer func() { _ = w.Stop() }()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			return nil
+		case u := <-w.Updates():
+			if u == nil || u.Revision() <= e.Revision() {
+				continue
+			}
+			r, _ := decodeRun(e.Key(), u.Value())
+			if u.Operation() != jetstream.KeyValuePut || r.State != "running" {
+				return nil // it ended meanwhile
+			}
+			return fmt.Errorf("%w: run %s is being run by a driver on %s (started %s); a driver that stops writing its record lets go of the run after %v",
+				ErrRunInUse, e.Key(), r.Host, r.Started.Format(time.RFC3339), leaseFor)
+		}
+	}
 }
 
 // withDead fills each run's Dead with the jobs of its dead letters.
@@ -368,7 +465,7 @@ func (c *Client) Runs(ctx context.Context) ([]RunInfo, error) {
 			}
 			continue
 		}
-		if r.State == "running" && time.Since(r.Updated) > 15*recordEvery {
+		if r.State == "running" && time.Since(r.Updated) > leaseFor {
 			r.State = "interrupted"
 		}
 		runs = append(runs, r)

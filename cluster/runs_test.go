@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -273,4 +274,95 @@ func storedResults(t *testing.T, ctx context.Context, url, run string) uint64 {
 
 func errorsIsInvalid(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "invalid option")
+}
+
+// gateTask returns its input once the channel in gate is closed, after
+// saying it started: jobs that keep a run going as long as a test wants.
+var (
+	gate        atomic.Pointer[chan struct{}]
+	gateStarted = make(chan struct{}, 100)
+	gateTask    = par.Register("cluster-test.gate", func(ctx context.Context, x int) (int, error) {
+		gateStarted <- struct{}{}
+		select {
+		case <-*gate.Load():
+			return x, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	})
+)
+
+// drainGate forgets the starts of gateTask's jobs that no test waited for.
+func drainGate() {
+	for len(gateStarted) > 0 {
+		<-gateStarted
+	}
+}
+
+// TestDurableRunOneDriverAtATime runs a durable run's name from a second
+// driver while the first runs it: the second fails with ErrRunInUse and
+// the first goes on; once the first finished, the second takes the run
+// and finds its results. A driver whose run another took over (here, a
+// record written over its own, as a driver does after the holder went
+// silent for the lease) fails with ErrRunInUse.
+func TestDurableRunOneDriverAtATime(t *testing.T) {
+	url := partest.StartServer(t)
+	partest.StartWorkers(t, url, 1, cluster.Jobs(2))
+	ctx := testCtx(t)
+	first, second := connect(t, url), connect(t, url)
+	started := func() {
+		t.Helper()
+		select {
+		case <-gateStarted:
+		case <-ctx.Done():
+			t.Fatal("the first driver's jobs did not start")
+		}
+	}
+	mapOn := func(c *cluster.Client, run string, done chan<- error) {
+		_, err := par.Map(ctx, []int{1, 2}, gateTask.Func(), par.On(c.Run(run)), par.BatchSize(1))
+		done <- err
+	}
+
+	drainGate()
+	open := make(chan struct{})
+	gate.Store(&open)
+	done := make(chan error, 1)
+	go mapOn(first, "one", done)
+	started()
+	out, err := par.Map(ctx, []int{1, 2}, gateTask.Func(), par.On(second.Run("one")))
+	if !errors.Is(err, cluster.ErrRunInUse) {
+		t.Fatalf("a second driver of a running run: %v, %v; want ErrRunInUse", out, err)
+	}
+	close(open)
+	if err := <-done; err != nil {
+		t.Fatalf("the first driver: %v", err)
+	}
+	before := len(gateStarted)
+	out, err = par.Map(ctx, []int{2, 1}, gateTask.Func(), par.On(second.Run("one")))
+	if err != nil || !slices.Equal(out, []int{2, 1}) || len(gateStarted) != before {
+		t.Fatalf("the run again once the first driver finished: %v, %v, %d jobs ran again; want [2 1] from the stored results",
+			out, err, len(gateStarted)-before)
+	}
+
+	drainGate()
+	open = make(chan struct{})
+	gate.Store(&open)
+	go mapOn(first, "two", done)
+	started()
+	js, err := jetstream.New(second.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, cluster.RunsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := json.Marshal(cluster.RunInfo{Name: "two", State: "running", Driver: "another", Started: time.Now(), Updated: time.Now()})
+	if _, err := kv.Put(ctx, "two", rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, cluster.ErrRunInUse) {
+		t.Fatalf("a driver whose run was taken over: %v, want ErrRunInUse", err)
+	}
+	close(open)
 }
