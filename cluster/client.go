@@ -249,6 +249,16 @@ func (s *session) fail(err error) {
 	})
 }
 
+// failure returns the error fail ended the session with, nil if none.
+func (s *session) failure() error {
+	select {
+	case <-s.failed:
+		return s.failErr
+	default:
+		return nil
+	}
+}
+
 // send publishes a batch message of task, retrying while the server is
 // unreachable; the message id makes the retries harmless.
 func (s *session) send(ctx context.Context, data []byte, task, msgID string) (uint64, error) {

@@ -106,10 +106,8 @@ func (p *pending) k(j int) int {
 // bigpayloads.go). If ctx ends first, the batch's messages are withdrawn
 // from the queue and Exec returns ctx's error.
 func (s *session) Exec(ctx context.Context, b *par.Batch) error {
-	select {
-	case <-s.failed:
-		return s.failErr
-	default:
+	if err := s.failure(); err != nil {
+		return err
 	}
 	e := &execution{b: b, n: b.Len()}
 	if e.n == 0 {

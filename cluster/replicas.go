@@ -108,13 +108,19 @@ func warming(err error) bool {
 	if errors.As(err, &api) {
 		return api.ErrorCode == codeStreamCreate && api.Code == 500
 	}
+	return noJetStream(err)
+}
+
+// noJetStream reports whether err says nobody answered a JetStream
+// request: JetStream is not enabled, or not yet, for the account.
+func noJetStream(err error) bool {
 	return errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders)
 }
 
 // transient reports whether err is one a JetStream cluster gives while it
 // has no leader yet, or a request that got no answer.
 func transient(err error, clustered bool) bool {
-	notEnabled := errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders)
+	notEnabled := noJetStream(err)
 	var api *jetstream.APIError
 	switch {
 	case notEnabled:

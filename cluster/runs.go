@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -116,8 +115,7 @@ type durable struct {
 	failed  map[string]bool   // digests whose last result is an error
 	info    RunInfo
 	written RunInfo
-	rev     uint64      // the record's revision this driver last wrote
-	lost    atomic.Bool // another driver took the run over
+	rev     uint64 // the record's revision this driver last wrote
 }
 
 // digest names a job of task with input in a durable run.
@@ -278,7 +276,7 @@ func (d *durable) write(ctx context.Context, s *session) {
 	info := d.info
 	changed := info != d.written
 	d.mu.Unlock()
-	if d.lost.Load() || !changed && info.State != "running" {
+	if s.failure() != nil || !changed && info.State != "running" {
 		return
 	}
 	// A running driver writes every recordEvery, changed or not: that is
@@ -292,7 +290,6 @@ func (d *durable) write(ctx context.Context, s *session) {
 		// Another driver took the run over after this one fell silent
 		// (or the run was deleted): this one's batches are not its own
 		// any more.
-		d.lost.Store(true)
 		s.fail(fmt.Errorf("%w: run %s was taken over by another driver, which a driver does after the holder wrote nothing for %v, or deleted", ErrRunInUse, info.Name, leaseFor))
 		return
 	}

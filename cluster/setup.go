@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -129,7 +128,7 @@ func Setup(ctx context.Context, js jetstream.JetStream, queue string, s Settings
 	}
 	clustered := js.Conn() != nil && js.Conn().ConnectedClusterName() != ""
 	err := retrySetup(ctx, clustered, func(ctx context.Context) error { return setup(ctx, js, queue, s) })
-	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders) {
+	if noJetStream(err) {
 		return fmt.Errorf("%w: JetStream is not enabled for this account on the server (run par server, or nats-server with -js)", err)
 	}
 	return err
