@@ -71,6 +71,20 @@ func (e *env) pyTool(script, name, needs string, n int) *tool {
 	return t
 }
 
+// A pyPeer is a tool of a Python script: its name on the script's command
+// line, the package it needs and what it runs.
+type pyPeer struct{ name, needs, note string }
+
+// pyTools returns script's tools for peers, each with its note.
+func (e *env) pyTools(script string, n int, peers ...pyPeer) []*tool {
+	ts := make([]*tool, len(peers))
+	for i, p := range peers {
+		ts[i] = e.pyTool(script, p.name, p.needs, n)
+		ts[i].Note = p.note
+	}
+	return ts
+}
+
 // cmdTool is a command run on stdin's lines; peer is what must be installed.
 func (e *env) cmdTool(name, peer, stdin string, argv ...string) *tool {
 	return &tool{Name: name, Argv: argv, Stdin: stdin, Skip: e.missing[peer]}
@@ -116,18 +130,16 @@ func (e *env) plan() ([]*workload, error) {
 	w.Tools[2].Note = "par.On(proc.New(proc.Workers(2)))"
 	w.Tools[3].Note = clusterNote
 	w.Tools[4].Note = clusterNoSyncNote
-	for _, p := range []struct{ name, needs, note string }{
-		{"serial", "python3", "a plain loop"},
-		{"joblib-threading", "joblib", "Parallel(n_jobs=2, prefer=\"threads\")"},
-		{"joblib-loky", "joblib", "Parallel(n_jobs=2), the default backend"},
-		{"mp-pool", "python3", "multiprocessing.Pool(2).map"},
-		{"process-pool-executor", "python3", "concurrent.futures.ProcessPoolExecutor(2).map"},
-		{"dask", "distributed", "LocalCluster(n_workers=2, threads_per_worker=1), client.map"},
-	} {
-		t := e.pyTool("cpu.py", p.name, p.needs, n)
-		t.Note = p.note
+	for _, t := range e.pyTools("cpu.py", n,
+		pyPeer{"serial", "python3", "a plain loop"},
+		pyPeer{"joblib-threading", "joblib", "Parallel(n_jobs=2, prefer=\"threads\")"},
+		pyPeer{"joblib-loky", "joblib", "Parallel(n_jobs=2), the default backend"},
+		pyPeer{"mp-pool", "python3", "multiprocessing.Pool(2).map"},
+		pyPeer{"process-pool-executor", "python3", "concurrent.futures.ProcessPoolExecutor(2).map"},
+		pyPeer{"dask", "distributed", "LocalCluster(n_workers=2, threads_per_worker=1), client.map"},
+	) {
 		t.Serial = "serial (Python)"
-		if p.name == "serial" {
+		if t.Name == "serial" {
 			t.Name, t.Serial = "serial (Python)", ""
 		}
 		w.Tools = append(w.Tools, t)
@@ -144,15 +156,11 @@ func (e *env) plan() ([]*workload, error) {
 	// disk's load; on a busy disk it can take minutes, so it gets one.
 	w.Tools[1].Timeout = time.Duration(e.size(90, 30)) * time.Second
 	w.Tools[2].Note = clusterNoSyncNote
-	for _, p := range []struct{ name, needs, note string }{
-		{"mp-pool", "python3", "multiprocessing.Pool(2).map, its default chunks"},
-		{"joblib-loky", "joblib", "Parallel(n_jobs=2), automatic batching"},
-		{"dask", "distributed", "dask.bag of 20 partitions on LocalCluster(n_workers=2)"},
-	} {
-		t := e.pyTool("boundary.py", p.name, p.needs, n)
-		t.Note = p.note
-		w.Tools = append(w.Tools, t)
-	}
+	w.Tools = append(w.Tools, e.pyTools("boundary.py", n,
+		pyPeer{"mp-pool", "python3", "multiprocessing.Pool(2).map, its default chunks"},
+		pyPeer{"joblib-loky", "joblib", "Parallel(n_jobs=2), automatic batching"},
+		pyPeer{"dask", "distributed", "dask.bag of 20 partitions on LocalCluster(n_workers=2)"},
+	)...)
 	ws = append(ws, w)
 
 	shell, err := e.shellWorkloads()
@@ -168,15 +176,11 @@ func (e *env) plan() ([]*workload, error) {
 	w.Tools = append(w.Tools, e.goTool("fanout", "par", n), e.goTool("fanout", "errgroup", n))
 	w.Tools[0].Note = "par.Map with par.Jobs(64), net/http"
 	w.Tools[1].Note = "errgroup with SetLimit(64), net/http"
-	for _, p := range []struct{ name, needs, note string }{
-		{"thread-pool-executor", "python3", "concurrent.futures.ThreadPoolExecutor(64), http.client"},
-		{"joblib-threading", "joblib", "Parallel(n_jobs=64, prefer=\"threads\"), http.client"},
-		{"mp-threadpool", "python3", "multiprocessing.pool.ThreadPool(64), http.client"},
-	} {
-		t := e.pyTool("fanout.py", p.name, p.needs, n)
-		t.Note = p.note
-		w.Tools = append(w.Tools, t)
-	}
+	w.Tools = append(w.Tools, e.pyTools("fanout.py", n,
+		pyPeer{"thread-pool-executor", "python3", "concurrent.futures.ThreadPoolExecutor(64), http.client"},
+		pyPeer{"joblib-threading", "joblib", "Parallel(n_jobs=64, prefer=\"threads\"), http.client"},
+		pyPeer{"mp-threadpool", "python3", "multiprocessing.pool.ThreadPool(64), http.client"},
+	)...)
 	ws = append(ws, w)
 
 	sizes := []int{1_000, 10_000, 100_000, 1_000_000}
@@ -201,15 +205,11 @@ func (e *env) plan() ([]*workload, error) {
 	w.Tools[0].Note = "par.Submit(…).Wait on par.NewPool(par.On(proc.New(proc.Workers(2))))"
 	w.Tools[1].Note = "the same on " + clusterNote
 	w.Tools[2].Note = clusterNoSyncNote
-	for _, p := range []struct{ name, needs, note string }{
-		{"mp-pool", "python3", "multiprocessing.Pool(2).apply"},
-		{"process-pool-executor", "python3", "concurrent.futures.ProcessPoolExecutor(2).submit(…).result()"},
-		{"dask", "distributed", "LocalCluster(n_workers=2, threads_per_worker=1), client.submit(…, pure=False).result()"},
-	} {
-		t := e.pyTool("latency.py", p.name, p.needs, n)
-		t.Note = p.note
-		w.Tools = append(w.Tools, t)
-	}
+	w.Tools = append(w.Tools, e.pyTools("latency.py", n,
+		pyPeer{"mp-pool", "python3", "multiprocessing.Pool(2).apply"},
+		pyPeer{"process-pool-executor", "python3", "concurrent.futures.ProcessPoolExecutor(2).submit(…).result()"},
+		pyPeer{"dask", "distributed", "LocalCluster(n_workers=2, threads_per_worker=1), client.submit(…, pure=False).result()"},
+	)...)
 	ws = append(ws, w)
 	return ws, nil
 }

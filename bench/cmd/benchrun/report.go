@@ -209,27 +209,17 @@ func markdown(res results) string {
 		} else {
 			b.WriteString("| tool | median time | jobs/s | peak RSS | vs par | how |\n|---|--:|--:|--:|--:|---|\n")
 		}
-		var skipped []string
-		for _, r := range t.Rows {
-			if r.Seconds == 0 {
-				skipped = append(skipped, fmt.Sprintf("%s: %s", r.Tool, r.Skip))
-				continue
+		writeRows(&b, t, func(r row) string {
+			cells := fmt.Sprintf(" %s | %s | %.0f MiB | %s |", seconds(r.Seconds), rate(r.JobsPerSec), r.RSSMiB, ratio(r.Ratio))
+			switch {
+			case !t.Speedup:
+			case r.Speedup > 0:
+				cells += fmt.Sprintf(" %.2f× | %.0f%% |", r.Speedup, 100*r.Efficiency)
+			default:
+				cells += " | |"
 			}
-			name := r.Tool
-			if r.Tool == t.Ref {
-				name = "**" + r.Tool + "**"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.0f MiB | %s |", name, seconds(r.Seconds), rate(r.JobsPerSec), r.RSSMiB, ratio(r.Ratio))
-			if t.Speedup {
-				if r.Speedup > 0 {
-					fmt.Fprintf(&b, " %.2f× | %.0f%% |", r.Speedup, 100*r.Efficiency)
-				} else {
-					b.WriteString(" | |")
-				}
-			}
-			fmt.Fprintf(&b, " %s |\n", r.Note)
-		}
-		notMeasured(&b, skipped)
+			return cells
+		})
 	}
 	b.WriteString("![par against its peers](results.svg)\n\nThe same figures, unrounded and with every round's time, are in results.json.\n")
 	return b.String()
@@ -240,6 +230,15 @@ func markdown(res results) string {
 // of the whole loop, and vs par on the median round trip.
 func latencyTable(b *strings.Builder, t *table) {
 	b.WriteString("| tool | median round trip | p99 round trip | median time | vs par | how |\n|---|--:|--:|--:|--:|---|\n")
+	writeRows(b, t, func(r row) string {
+		return fmt.Sprintf(" %s | %s | %s | %s |", seconds(r.Median), seconds(r.P99), seconds(r.Seconds), ratio(r.Ratio))
+	})
+}
+
+// writeRows writes a row per measured tool of t: its name (in bold for
+// the reference), the cells cells makes of its figures, and its note; then
+// ends the table with the tools not measured and why.
+func writeRows(b *strings.Builder, t *table, cells func(row) string) {
 	var skipped []string
 	for _, r := range t.Rows {
 		if r.Seconds == 0 {
@@ -250,7 +249,7 @@ func latencyTable(b *strings.Builder, t *table) {
 		if r.Tool == t.Ref {
 			name = "**" + r.Tool + "**"
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", name, seconds(r.Median), seconds(r.P99), seconds(r.Seconds), ratio(r.Ratio), r.Note)
+		fmt.Fprintf(b, "| %s |%s %s |\n", name, cells(r), r.Note)
 	}
 	notMeasured(b, skipped)
 }
